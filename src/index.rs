@@ -1,0 +1,501 @@
+//! A collection of loaded shards: one contiguous, 64-byte-aligned store per encoding, searched in
+//! place. Nothing here does IO or reads the clock.
+//!
+//! Every f32 or i8 collection keeps three stores, filled once when a shard is added: unit-length
+//! `f32` rows (for `exact` search and for reranking), `i8` rows with a scale each, and packed sign
+//! bits. A binary shard carries only bits, so a binary collection answers only `binary` searches.
+//!
+//! Ids are unique: adding a document whose id is already present replaces it (the last shard
+//! added wins), which is how re-indexed documents supersede old ones.
+
+use crate::filter::Filter;
+use crate::format::shard::{ShardRef, read_f32};
+use crate::format::{Document, Dtype, FormatError};
+use crate::rank::quantize::{dequantize_i8, normalize, pack_binary, quantize_i8, unpack_binary};
+use crate::rank::topk::{Scored, TopK};
+use crate::rank::{binary, dot_f32, dot_i8, hamming_distance};
+use serde_json::{Map, Value};
+use std::cmp::Ordering;
+use std::collections::HashMap;
+use thiserror::Error;
+
+/// How a search ranks the collection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Mode {
+    /// Cosine similarity against every candidate's `f32` vector.
+    #[default]
+    Exact,
+    /// `i8` dot products pick `k × oversample` candidates, reranked with `f32`.
+    Int8,
+    /// Hamming distance on sign bits picks `k × oversample` candidates, reranked with `f32`.
+    Binary,
+}
+
+impl Mode {
+    /// Default candidates per result for the quantized modes, chosen from the recall curves in
+    /// `docs/BENCHMARKS.md`.
+    pub const fn default_oversample(self) -> usize {
+        match self {
+            Mode::Exact => 1,
+            Mode::Int8 => 4,
+            Mode::Binary => 20,
+        }
+    }
+
+    pub const fn name(self) -> &'static str {
+        match self {
+            Mode::Exact => "exact",
+            Mode::Int8 => "int8",
+            Mode::Binary => "binary",
+        }
+    }
+}
+
+impl std::str::FromStr for Mode {
+    type Err = IndexError;
+    fn from_str(s: &str) -> Result<Self, IndexError> {
+        match s {
+            "exact" => Ok(Mode::Exact),
+            "int8" => Ok(Mode::Int8),
+            "binary" => Ok(Mode::Binary),
+            other => Err(IndexError::UnknownMode(other.to_string())),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct SearchOptions<'f> {
+    pub k: usize,
+    pub mode: Mode,
+    /// Candidates per result for `int8` and `binary`; `None` takes [`Mode::default_oversample`].
+    pub oversample: Option<usize>,
+    pub filter: Option<&'f Filter>,
+}
+
+/// One result: the document and its cosine similarity to the query (`-1.0..=1.0`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Hit<'a> {
+    pub id: &'a str,
+    pub score: f32,
+    pub metadata: Option<&'a Map<String, Value>>,
+    pub text: Option<&'a str>,
+}
+
+#[derive(Debug, Error, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum IndexError {
+    #[error(
+        "dimension mismatch: the {what} has {got} dimensions but the collection has {expected}; use the same model and `dimensions` setting for documents and queries"
+    )]
+    DimensionMismatch {
+        what: &'static str,
+        expected: usize,
+        got: usize,
+    },
+    #[error(
+        "the shard stores {shard} vectors but the collection holds {collection}; a collection uses one encoding"
+    )]
+    DtypeMismatch { shard: Dtype, collection: Dtype },
+    #[error("the collection is empty: load a shard before searching")]
+    Empty,
+    #[error("k must be at least 1")]
+    ZeroK,
+    #[error("oversample must be at least 1")]
+    ZeroOversample,
+    #[error(
+        "the query vector is all zeros, so it has no direction to compare; embed some text first"
+    )]
+    ZeroQuery,
+    #[error("the query vector has a NaN or infinite component at index {0}")]
+    NonFiniteQuery(usize),
+    #[error(
+        "mode {mode:?} needs f32 or i8 vectors, but this collection stores binary vectors; search it with mode \"binary\""
+    )]
+    ModeUnavailable { mode: &'static str },
+    #[error("unknown search mode {0:?}; expected \"exact\", \"int8\" or \"binary\"")]
+    UnknownMode(String),
+    #[error("the collection would exceed 2^32 - 1 documents")]
+    TooManyDocuments,
+    #[error(transparent)]
+    Format(#[from] FormatError),
+}
+
+/// One 64-byte line; stores are slices of these, so every row starts cache-line aligned.
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+#[repr(C, align(64))]
+struct Line([u8; 64]);
+
+#[derive(Default)]
+struct AlignedStore {
+    lines: Vec<Line>,
+}
+
+impl AlignedStore {
+    fn grow_to_bytes(&mut self, bytes: usize) {
+        self.lines.resize(bytes.div_ceil(64), Line([0; 64]));
+    }
+    fn reserve_bytes(&mut self, bytes: usize) {
+        let want = bytes.div_ceil(64);
+        self.lines.reserve(want.saturating_sub(self.lines.len()));
+    }
+    fn as_slice<T: bytemuck::Pod>(&self) -> &[T] {
+        bytemuck::cast_slice(&self.lines)
+    }
+    fn as_mut_slice<T: bytemuck::Pod>(&mut self) -> &mut [T] {
+        bytemuck::cast_slice_mut(&mut self.lines)
+    }
+    fn bytes(&self) -> usize {
+        self.lines.len() * 64
+    }
+}
+
+/// Loaded documents, searchable in memory.
+#[derive(Default)]
+pub struct Collection {
+    dims: usize,
+    dtype: Option<Dtype>,
+    /// Row lengths in elements, padded so kernels see whole SIMD blocks; padding is zero.
+    f32_stride: usize,
+    i8_stride: usize,
+    words: usize,
+    f32s: AlignedStore,
+    i8s: AlignedStore,
+    scales: Vec<f32>,
+    bits: AlignedStore,
+    docs: Vec<Document>,
+    live: Vec<bool>,
+    live_count: usize,
+    by_id: HashMap<String, u32>,
+}
+
+impl Collection {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Dimensions, once the first shard fixed them.
+    pub fn dims(&self) -> Option<usize> {
+        self.dtype.map(|_| self.dims)
+    }
+
+    pub fn dtype(&self) -> Option<Dtype> {
+        self.dtype
+    }
+
+    /// Documents that can be found (removed and replaced ones excluded).
+    pub fn len(&self) -> usize {
+        self.live_count
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.live_count == 0
+    }
+
+    /// Bytes held by the vector stores.
+    pub fn vector_bytes(&self) -> usize {
+        self.f32s.bytes() + self.i8s.bytes() + self.bits.bytes() + self.scales.len() * 4
+    }
+
+    /// Adds every document of a decoded shard; returns how many were added. On error nothing
+    /// was added.
+    pub fn add_shard(&mut self, shard: &ShardRef<'_>) -> Result<usize, IndexError> {
+        let dims = shard.dims as usize;
+        match self.dtype {
+            Some(dtype) => {
+                if dims != self.dims {
+                    return Err(IndexError::DimensionMismatch {
+                        what: "shard",
+                        expected: self.dims,
+                        got: dims,
+                    });
+                }
+                if dtype != shard.dtype {
+                    return Err(IndexError::DtypeMismatch {
+                        shard: shard.dtype,
+                        collection: dtype,
+                    });
+                }
+            }
+            None => {
+                self.dims = dims;
+                self.f32_stride = dims.next_multiple_of(32);
+                self.i8_stride = dims.next_multiple_of(32);
+                self.words = dims.div_ceil(64);
+            }
+        }
+        let first = self.docs.len();
+        let total = first + shard.len();
+        if u32::try_from(total).is_err() {
+            return Err(IndexError::TooManyDocuments);
+        }
+        self.dtype = Some(shard.dtype);
+        let has_floats = shard.dtype != Dtype::Binary;
+        if has_floats {
+            self.f32s.reserve_bytes(total * self.f32_stride * 4);
+            self.f32s.grow_to_bytes(total * self.f32_stride * 4);
+            self.i8s.reserve_bytes(total * self.i8_stride);
+            self.i8s.grow_to_bytes(total * self.i8_stride);
+        }
+        self.bits.reserve_bytes(total * self.words * 8);
+        self.bits.grow_to_bytes(total * self.words * 8);
+        self.scales.resize(total, 0.0);
+
+        let mut v = vec![0.0f32; dims];
+        let mut packed = vec![0u8; dims.div_ceil(8)];
+        for row in 0..shard.len() {
+            let at = first + row;
+            let raw = shard.row(row);
+            match shard.dtype {
+                Dtype::F32 => {
+                    v.iter_mut()
+                        .zip(raw.chunks_exact(4))
+                        .for_each(|(x, b)| *x = read_f32(b));
+                    normalize(&mut v);
+                }
+                Dtype::I8 => {
+                    let codes: &[i8] = bytemuck::cast_slice(raw);
+                    dequantize_i8(codes, shard.scale(row), &mut v);
+                    normalize(&mut v);
+                }
+                Dtype::Binary => {}
+            }
+            let bits_row = &mut self.bits.as_mut_slice::<u64>()[at * self.words..][..self.words];
+            if has_floats {
+                self.f32s.as_mut_slice::<f32>()[at * self.f32_stride..][..dims].copy_from_slice(&v);
+                let codes = &mut self.i8s.as_mut_slice::<i8>()[at * self.i8_stride..][..dims];
+                self.scales[at] = quantize_i8(&v, codes);
+                pack_binary(&v, &mut packed);
+                binary::bytes_to_words(&packed, bits_row);
+            } else {
+                binary::bytes_to_words(raw, bits_row);
+            }
+        }
+        for (row, doc) in shard.docs.iter().enumerate() {
+            let at = (first + row) as u32;
+            if let Some(old) = self.by_id.insert(doc.id.clone(), at) {
+                self.live[old as usize] = false;
+                self.live_count -= 1;
+            }
+            self.docs.push(doc.clone());
+            self.live.push(true);
+            self.live_count += 1;
+        }
+        Ok(shard.len())
+    }
+
+    /// Removes documents by id; ids not present are ignored. Returns how many were removed.
+    pub fn remove<'a>(&mut self, ids: impl IntoIterator<Item = &'a str>) -> usize {
+        let mut removed = 0;
+        for id in ids {
+            if let Some(row) = self.by_id.remove(id) {
+                self.live[row as usize] = false;
+                self.live_count -= 1;
+                removed += 1;
+            }
+        }
+        removed
+    }
+
+    pub fn contains(&self, id: &str) -> bool {
+        self.by_id.contains_key(id)
+    }
+
+    /// A document by id, with score 1.0.
+    pub fn get(&self, id: &str) -> Option<Hit<'_>> {
+        self.by_id
+            .get(id)
+            .map(|&row| self.hit(Scored { score: 1.0, row }))
+    }
+
+    /// The stored (unit-length) vector of a document, `None` for binary collections.
+    pub fn vector(&self, id: &str) -> Option<&[f32]> {
+        let row = *self.by_id.get(id)? as usize;
+        (self.dtype != Some(Dtype::Binary))
+            .then(|| &self.f32s.as_slice::<f32>()[row * self.f32_stride..][..self.dims])
+    }
+
+    /// The `k` documents most similar to `query` (cosine similarity), best first; ties broken by
+    /// id. The filter is applied before ranking, so a selective filter still yields `k` results
+    /// whenever `k` documents match it.
+    pub fn search(
+        &self,
+        query: &[f32],
+        options: &SearchOptions<'_>,
+    ) -> Result<Vec<Hit<'_>>, IndexError> {
+        let dtype = self.dtype.ok_or(IndexError::Empty)?;
+        if self.live_count == 0 {
+            return Err(IndexError::Empty);
+        }
+        if options.k == 0 {
+            return Err(IndexError::ZeroK);
+        }
+        if query.len() != self.dims {
+            return Err(IndexError::DimensionMismatch {
+                what: "query",
+                expected: self.dims,
+                got: query.len(),
+            });
+        }
+        if let Some(i) = query.iter().position(|x| !x.is_finite()) {
+            return Err(IndexError::NonFiniteQuery(i));
+        }
+        let oversample = options
+            .oversample
+            .unwrap_or(options.mode.default_oversample());
+        if oversample == 0 {
+            return Err(IndexError::ZeroOversample);
+        }
+        let binary_only = dtype == Dtype::Binary;
+        if binary_only && options.mode != Mode::Binary {
+            return Err(IndexError::ModeUnavailable {
+                mode: options.mode.name(),
+            });
+        }
+        let mut q = vec![0.0f32; self.f32_stride.max(self.dims)];
+        q[..self.dims].copy_from_slice(query);
+        if normalize(&mut q[..self.dims]) == 0.0 {
+            return Err(IndexError::ZeroQuery);
+        }
+
+        let candidates = self.candidates(options.filter);
+        let by_row = |a: u32, b: u32| a.cmp(&b);
+        let by_id = |a: u32, b: u32| self.docs[a as usize].id.cmp(&self.docs[b as usize].id);
+        let k = options.k;
+        let pool = k.saturating_mul(oversample);
+        let top = match options.mode {
+            Mode::Exact => self.scan(&candidates, k, |row| self.dot_row(row, &q), &by_id),
+            Mode::Int8 => {
+                let mut codes = vec![0i8; self.i8_stride];
+                let q_scale = quantize_i8(&q[..self.dims], &mut codes[..self.dims]);
+                let wide = crate::rank::dot_i8::widen_query(&codes);
+                let i8s = self.i8s.as_slice::<i8>();
+                let rough = self.scan(
+                    &candidates,
+                    pool,
+                    |row| {
+                        dot_i8(&i8s[row * self.i8_stride..][..self.i8_stride], &wide) as f32
+                            * (q_scale * self.scales[row])
+                    },
+                    &by_row,
+                );
+                self.rerank(&rough, k, &q, &by_id)
+            }
+            Mode::Binary => {
+                let mut packed = vec![0u8; self.dims.div_ceil(8)];
+                pack_binary(&q[..self.dims], &mut packed);
+                let mut words = vec![0u64; self.words];
+                binary::bytes_to_words(&packed, &mut words);
+                let bits = self.bits.as_slice::<u64>();
+                let hamming =
+                    |row: usize| hamming_distance(&bits[row * self.words..][..self.words], &words);
+                if binary_only {
+                    let dims = self.dims as f32;
+                    self.scan(
+                        &candidates,
+                        k,
+                        |row| 1.0 - 2.0 * hamming(row) as f32 / dims,
+                        &by_id,
+                    )
+                } else {
+                    let rough = self.scan(&candidates, pool, |row| -(hamming(row) as f32), &by_row);
+                    self.rerank(&rough, k, &q, &by_id)
+                }
+            }
+        };
+        Ok(top.into_iter().map(|s| self.hit(s)).collect())
+    }
+
+    fn candidates(&self, filter: Option<&Filter>) -> Candidates {
+        match filter {
+            None => Candidates::AllLive,
+            Some(f) => Candidates::Rows(
+                (0..self.docs.len())
+                    .filter(|&row| self.live[row] && f.matches(self.docs[row].metadata.as_ref()))
+                    .map(|row| row as u32)
+                    .collect(),
+            ),
+        }
+    }
+
+    #[inline]
+    fn dot_row(&self, row: usize, q: &[f32]) -> f32 {
+        dot_f32(
+            &self.f32s.as_slice::<f32>()[row * self.f32_stride..][..self.f32_stride],
+            &q[..self.f32_stride],
+        )
+    }
+
+    fn scan(
+        &self,
+        candidates: &Candidates,
+        k: usize,
+        score: impl Fn(usize) -> f32,
+        tie: &impl Fn(u32, u32) -> Ordering,
+    ) -> Vec<Scored> {
+        let mut top = TopK::new(k);
+        let mut offer = |row: usize| {
+            let s = score(row);
+            if top.admits(s) {
+                top.push(
+                    Scored {
+                        score: s,
+                        row: row as u32,
+                    },
+                    tie,
+                );
+            }
+        };
+        match candidates {
+            Candidates::AllLive => (0..self.docs.len())
+                .filter(|&r| self.live[r])
+                .for_each(&mut offer),
+            Candidates::Rows(rows) => rows.iter().for_each(|&r| offer(r as usize)),
+        }
+        top.into_sorted(tie)
+    }
+
+    fn rerank(
+        &self,
+        rough: &[Scored],
+        k: usize,
+        q: &[f32],
+        tie: &impl Fn(u32, u32) -> Ordering,
+    ) -> Vec<Scored> {
+        let mut top = TopK::new(k);
+        for c in rough {
+            let score = self.dot_row(c.row as usize, q);
+            top.push(Scored { score, row: c.row }, tie);
+        }
+        top.into_sorted(tie)
+    }
+
+    fn hit(&self, s: Scored) -> Hit<'_> {
+        let doc = &self.docs[s.row as usize];
+        Hit {
+            id: &doc.id,
+            score: s.score,
+            metadata: doc.metadata.as_ref(),
+            text: doc.text.as_deref(),
+        }
+    }
+
+    /// The unit-length `f32` view of a binary document (±1/√dims per component), for callers
+    /// that need a float vector from a binary collection.
+    pub fn unpacked_binary(&self, id: &str) -> Option<Vec<f32>> {
+        let row = *self.by_id.get(id)? as usize;
+        let words = &self.bits.as_slice::<u64>()[row * self.words..][..self.words];
+        let bytes: Vec<u8> = words
+            .iter()
+            .flat_map(|w| w.to_le_bytes())
+            .take(self.dims.div_ceil(8))
+            .collect();
+        let mut v = vec![0.0; self.dims];
+        unpack_binary(&bytes, self.dims, &mut v);
+        Some(v)
+    }
+}
+
+enum Candidates {
+    AllLive,
+    Rows(Vec<u32>),
+}

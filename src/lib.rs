@@ -1,0 +1,14 @@
+//! s3vec: semantic search in the browser over Bedrock embeddings stored in S3.
+//!
+//! - [`format`]: the shard and manifest formats (pure).
+//! - [`rank`]: similarity kernels and top-k (pure).
+//! - [`index`]: a collection of loaded shards that answers searches.
+//! - `wasm` (wasm32 only): the JavaScript bindings.
+
+pub mod filter;
+pub mod format;
+pub mod index;
+pub mod rank;
+
+#[cfg(target_arch = "wasm32")]
+mod wasm;
