@@ -155,17 +155,16 @@ pub fn encode_shard(shard: &Shard) -> Result<Vec<u8>, FormatError> {
         ))
     })?;
     let dtype = shard.vectors.dtype();
-    let expected = count * dtype.row_bytes(dims);
     let (vector_bytes, scale_bytes): (Vec<u8>, Vec<u8>) = match &shard.vectors {
         ShardVectors::F32(v) => {
-            check_len("f32 values", v.len() * 4, expected, count, dims)?;
+            check_len("f32 values", v.len(), count * dims, count, dims)?;
             if let Some(i) = v.iter().position(|x| !x.is_finite()) {
                 return Err(non_finite(i / dims, i % dims));
             }
             (v.iter().flat_map(|x| x.to_le_bytes()).collect(), Vec::new())
         }
         ShardVectors::I8 { codes, scales } => {
-            check_len("i8 codes", codes.len(), expected, count, dims)?;
+            check_len("i8 codes", codes.len(), count * dims, count, dims)?;
             if scales.len() != count {
                 return Err(FormatError::Encode(format!(
                     "{} scales for {count} documents; i8 vectors need one scale each",
@@ -184,7 +183,7 @@ pub fn encode_shard(shard: &Shard) -> Result<Vec<u8>, FormatError> {
             )
         }
         ShardVectors::Binary(b) => {
-            check_len("binary bytes", b.len(), expected, count, dims)?;
+            check_len("binary bytes", b.len(), count * dtype.row_bytes(dims), count, dims)?;
             check_binary_padding(b, dims)?;
             (b.clone(), Vec::new())
         }

@@ -13,34 +13,34 @@ const UNROLL: usize = 4;
 #[inline]
 pub fn dot_f32(a: &[f32], b: &[f32]) -> f32 {
     assert_eq!(a.len(), b.len(), "dot_f32: lengths differ");
-    let block = LANES * UNROLL;
-    let mut acc = [f32x8::ZERO; UNROLL];
-    let mut a_blocks = a.chunks_exact(block);
-    let mut b_blocks = b.chunks_exact(block);
-    for (ab, bb) in (&mut a_blocks).zip(&mut b_blocks) {
-        for (u, acc) in acc.iter_mut().enumerate() {
-            let x = load(&ab[u * LANES..]);
-            let y = load(&bb[u * LANES..]);
-            *acc = x.mul_add(y, *acc);
-        }
+    // The accumulators are four named variables rather than an array walked by an inner loop:
+    // at opt-level "s" that loop is not unrolled, so the array lived in linear memory and every
+    // step of the scan loaded, added and stored it again (a store-to-load chain per block).
+    let mut acc0 = f32x8::ZERO;
+    let mut acc1 = f32x8::ZERO;
+    let mut acc2 = f32x8::ZERO;
+    let mut acc3 = f32x8::ZERO;
+    let (a_blocks, a_rest) = a.as_chunks::<{ LANES * UNROLL }>();
+    let (b_blocks, b_rest) = b.as_chunks::<{ LANES * UNROLL }>();
+    for (ab, bb) in a_blocks.iter().zip(b_blocks) {
+        acc0 = load(ab, 0).mul_add(load(bb, 0), acc0);
+        acc1 = load(ab, LANES).mul_add(load(bb, LANES), acc1);
+        acc2 = load(ab, 2 * LANES).mul_add(load(bb, 2 * LANES), acc2);
+        acc3 = load(ab, 3 * LANES).mul_add(load(bb, 3 * LANES), acc3);
     }
-    let mut a_lanes = a_blocks.remainder().chunks_exact(LANES);
-    let mut b_lanes = b_blocks.remainder().chunks_exact(LANES);
-    for (al, bl) in (&mut a_lanes).zip(&mut b_lanes) {
-        acc[0] = load(al).mul_add(load(bl), acc[0]);
+    let (a_lanes, a_tail) = a_rest.as_chunks::<LANES>();
+    let (b_lanes, b_tail) = b_rest.as_chunks::<LANES>();
+    for (al, bl) in a_lanes.iter().zip(b_lanes) {
+        acc0 = load(al, 0).mul_add(load(bl, 0), acc0);
     }
-    let tail: f32 = a_lanes
-        .remainder()
-        .iter()
-        .zip(b_lanes.remainder())
-        .map(|(x, y)| x * y)
-        .sum();
-    ((acc[0] + acc[1]) + (acc[2] + acc[3])).reduce_add() + tail
+    let tail: f32 = a_tail.iter().zip(b_tail).map(|(x, y)| x * y).sum();
+    ((acc0 + acc1) + (acc2 + acc3)).reduce_add() + tail
 }
 
+/// Eight lanes from a fixed-size block at a constant offset: no bounds check survives.
 #[inline(always)]
-fn load(s: &[f32]) -> f32x8 {
+fn load<const N: usize>(s: &[f32; N], at: usize) -> f32x8 {
     let mut lanes = [0.0f32; LANES];
-    lanes.copy_from_slice(&s[..LANES]);
+    lanes.copy_from_slice(&s[at..at + LANES]);
     f32x8::from(lanes)
 }

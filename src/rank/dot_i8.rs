@@ -1,7 +1,11 @@
-//! `i8` dot product with `wide`: documents stay `i8`, the query is widened to `i16` once per
-//! search, so the inner loop is one widen and one `i32x4.dot_i16x8_s` (`pmaddwd`) per 8 lanes.
-
-use wide::{i8x16, i16x16, i32x8};
+//! `i8` dot product: documents stay `i8`, the query is widened to `i16` once per search, so the
+//! inner loop is one widen and one `i32x4.dot_i16x8_s` (`pmaddwd`) per 8 lanes.
+//!
+//! Natively this is `wide` (SSE2, or AVX2 with `-C target-cpu`). On wasm32 it is written with
+//! `core::arch::wasm32`: `wide` has no simd128 path for widening `i8` lanes to `i16`
+//! (`i16x16::from_i8x16`) and falls back to sixteen scalar loads and lane inserts per 16 codes,
+//! which made the `int8` scan slower than the `f32` one. `i16x8.extend_{low,high}_i8x16_s` widen
+//! in two instructions. Both paths compute the same exact integer sum.
 
 const LANES: usize = 16;
 
@@ -17,38 +21,82 @@ pub fn widen_query(q: &[i8]) -> Vec<i16> {
 #[inline]
 pub fn dot_i8(doc: &[i8], query: &[i16]) -> i32 {
     assert_eq!(doc.len(), query.len(), "dot_i8: lengths differ");
-    let mut acc0 = i32x8::ZERO;
-    let mut acc1 = i32x8::ZERO;
-    let mut d_blocks = doc.chunks_exact(2 * LANES);
-    let mut q_blocks = query.chunks_exact(2 * LANES);
-    for (d, q) in (&mut d_blocks).zip(&mut q_blocks) {
-        acc0 += widen(&d[..LANES]).dot(load_i16(&q[..LANES]));
-        acc1 += widen(&d[LANES..]).dot(load_i16(&q[LANES..]));
-    }
-    let mut d_lanes = d_blocks.remainder().chunks_exact(LANES);
-    let mut q_lanes = q_blocks.remainder().chunks_exact(LANES);
-    for (d, q) in (&mut d_lanes).zip(&mut q_lanes) {
-        acc0 += widen(d).dot(load_i16(q));
-    }
-    let tail: i32 = d_lanes
-        .remainder()
+    let (d_lanes, d_tail) = doc.as_chunks::<LANES>();
+    let (q_lanes, q_tail) = query.as_chunks::<LANES>();
+    let tail: i32 = d_tail
         .iter()
-        .zip(q_lanes.remainder())
+        .zip(q_tail)
         .map(|(&x, &y)| i32::from(x) * i32::from(y))
         .sum();
-    (acc0 + acc1).reduce_add() + tail
+    simd::dot_lanes(d_lanes, q_lanes) + tail
 }
 
-#[inline(always)]
-fn widen(s: &[i8]) -> i16x16 {
-    let mut lanes = [0i8; LANES];
-    lanes.copy_from_slice(&s[..LANES]);
-    i16x16::from_i8x16(i8x16::from(lanes))
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod simd {
+    use super::LANES;
+    use core::arch::wasm32::{
+        i16x8_extend_high_i8x16, i16x8_extend_low_i8x16, i32x4_add, i32x4_dot_i16x8,
+        i32x4_extract_lane, i32x4_splat, v128, v128_load,
+    };
+
+    /// Sum over whole 16-lane blocks; two accumulators, one per half of each block.
+    #[inline(always)]
+    pub fn dot_lanes(doc: &[[i8; LANES]], query: &[[i16; LANES]]) -> i32 {
+        let mut acc0 = i32x4_splat(0);
+        let mut acc1 = i32x4_splat(0);
+        for (d, q) in doc.iter().zip(query) {
+            let d = load_i8(d);
+            acc0 = i32x4_add(acc0, i32x4_dot_i16x8(i16x8_extend_low_i8x16(d), load_i16(q, 0)));
+            acc1 = i32x4_add(acc1, i32x4_dot_i16x8(i16x8_extend_high_i8x16(d), load_i16(q, 8)));
+        }
+        let s = i32x4_add(acc0, acc1);
+        i32x4_extract_lane::<0>(s)
+            .wrapping_add(i32x4_extract_lane::<1>(s))
+            .wrapping_add(i32x4_extract_lane::<2>(s))
+            .wrapping_add(i32x4_extract_lane::<3>(s))
+    }
+
+    /// Sixteen codes in one `v128.load`. (Building the vector lane by lane from the array, the
+    /// safe way, compiles to sixteen `v128.load8_lane`s.)
+    #[inline(always)]
+    fn load_i8(s: &[i8; LANES]) -> v128 {
+        // SAFETY: `s` is 16 readable bytes; `v128_load` has no alignment requirement.
+        unsafe { v128_load(s.as_ptr().cast::<v128>()) }
+    }
+
+    /// Eight widened query values from `s[at..at + 8]`.
+    #[inline(always)]
+    fn load_i16(s: &[i16; LANES], at: usize) -> v128 {
+        let lanes: &[i16; 8] = s[at..at + 8].try_into().expect("8 lanes");
+        // SAFETY: `lanes` is 16 readable bytes; `v128_load` has no alignment requirement.
+        unsafe { v128_load(lanes.as_ptr().cast::<v128>()) }
+    }
 }
 
-#[inline(always)]
-fn load_i16(s: &[i16]) -> i16x16 {
-    let mut lanes = [0i16; LANES];
-    lanes.copy_from_slice(&s[..LANES]);
-    i16x16::from(lanes)
+#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+mod simd {
+    use super::LANES;
+    use wide::{i8x16, i16x16, i32x8};
+
+    /// Sum over whole 16-lane blocks, two blocks per step into two accumulators.
+    #[inline(always)]
+    pub fn dot_lanes(doc: &[[i8; LANES]], query: &[[i16; LANES]]) -> i32 {
+        let mut acc0 = i32x8::ZERO;
+        let mut acc1 = i32x8::ZERO;
+        let (d_pairs, d_rest) = doc.as_chunks::<2>();
+        let (q_pairs, q_rest) = query.as_chunks::<2>();
+        for (d, q) in d_pairs.iter().zip(q_pairs) {
+            acc0 += widen(&d[0]).dot(i16x16::from(q[0]));
+            acc1 += widen(&d[1]).dot(i16x16::from(q[1]));
+        }
+        for (d, q) in d_rest.iter().zip(q_rest) {
+            acc0 += widen(d).dot(i16x16::from(*q));
+        }
+        (acc0 + acc1).reduce_add()
+    }
+
+    #[inline(always)]
+    fn widen(s: &[i8; LANES]) -> i16x16 {
+        i16x16::from_i8x16(i8x16::from(*s))
+    }
 }

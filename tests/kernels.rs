@@ -1,0 +1,129 @@
+//! Every SIMD kernel against its scalar reference, natively and under wasm (node and Chromium).
+
+mod common;
+
+use common::{DIMS, Rng};
+use s3vec::rank::quantize::{binary_len, pack_binary, quantize_i8};
+use s3vec::rank::{binary, dot_f32, dot_i8, hamming_distance, scalar};
+use wasm_bindgen_test::wasm_bindgen_test;
+
+fn words(bytes: &[u8]) -> Vec<u64> {
+    let mut w = vec![0u64; bytes.len().div_ceil(8)];
+    binary::bytes_to_words(bytes, &mut w);
+    w
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn dot_f32_matches_scalar_at_every_dimension() {
+    let mut rng = Rng::new(1);
+    for dims in DIMS {
+        for _ in 0..20 {
+            let a = rng.vec_f32(dims);
+            let b = rng.vec_f32(dims);
+            let (got, want) = (dot_f32(&a, &b), scalar::dot_f32(&a, &b));
+            // Different summation orders: bound the error by the magnitude summed.
+            let bound = 1e-5 * a.iter().zip(&b).map(|(x, y)| (x * y).abs()).sum::<f32>() + 1e-6;
+            assert!((got - want).abs() <= bound, "dims {dims}: simd {got} vs scalar {want}");
+        }
+    }
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn dot_i8_matches_scalar_exactly_including_extremes() {
+    let mut rng = Rng::new(2);
+    for dims in DIMS {
+        for case in 0..20 {
+            let (a, b) = match case {
+                0 => (vec![127i8; dims], vec![127i8; dims]),
+                1 => (vec![-127i8; dims], vec![127i8; dims]),
+                _ => (rng.vec_i8(dims), rng.vec_i8(dims)),
+            };
+            let wide = s3vec::rank::dot_i8::widen_query(&b);
+            assert_eq!(dot_i8(&a, &wide), scalar::dot_i8(&a, &b), "dims {dims} case {case}");
+        }
+    }
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn hamming_matches_scalar_exactly() {
+    let mut rng = Rng::new(3);
+    for dims in DIMS {
+        let n = binary_len(dims);
+        for _ in 0..20 {
+            let mut a = vec![0u8; n];
+            let mut b = vec![0u8; n];
+            pack_binary(&rng.vec_f32(dims), &mut a);
+            pack_binary(&rng.vec_f32(dims), &mut b);
+            assert_eq!(hamming_distance(&words(&a), &words(&b)), scalar::hamming_distance(&a, &b), "dims {dims}");
+        }
+        let ones = {
+            let mut v = vec![0u8; n];
+            pack_binary(&vec![1.0; dims], &mut v);
+            v
+        };
+        assert_eq!(hamming_distance(&words(&ones), &words(&vec![0u8; n])), dims as u32, "all bits differ at {dims}");
+    }
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn quantized_dot_approximates_float_dot() {
+    let mut rng = Rng::new(4);
+    for dims in DIMS {
+        let mut a = rng.vec_f32(dims);
+        let mut b = rng.vec_f32(dims);
+        s3vec::rank::quantize::normalize(&mut a);
+        s3vec::rank::quantize::normalize(&mut b);
+        let (mut qa, mut qb) = (vec![0i8; dims], vec![0i8; dims]);
+        let (sa, sb) = (quantize_i8(&a, &mut qa), quantize_i8(&b, &mut qb));
+        let approx = scalar::dot_i8(&qa, &qb) as f32 * sa * sb;
+        let exact = scalar::dot_f32(&a, &b);
+        // Each code is off by at most half a step (scale / 2) per component.
+        let bound = 0.5 * (sa + sb) * (dims as f32).sqrt() + 1e-6;
+        assert!((approx - exact).abs() <= bound, "dims {dims}: {approx} vs {exact} (bound {bound})");
+    }
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn zero_vectors_score_zero_and_quantize_to_zero() {
+    for dims in DIMS {
+        let zero = vec![0.0f32; dims];
+        let one = vec![1.0f32; dims];
+        assert_eq!(dot_f32(&zero, &one), 0.0);
+        let mut codes = vec![1i8; dims];
+        assert_eq!(quantize_i8(&zero, &mut codes), 0.0);
+        assert!(codes.iter().all(|&c| c == 0));
+        let mut z = zero.clone();
+        assert_eq!(s3vec::rank::quantize::normalize(&mut z), 0.0);
+        assert_eq!(z, zero, "normalizing a zero vector leaves it zero, never NaN");
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn dims() -> impl Strategy<Value = usize> {
+        prop_oneof![proptest::sample::select(DIMS.to_vec()), 1usize..2048]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+
+        #[test]
+        fn dot_f32_agrees((a, b) in dims().prop_flat_map(|d| (prop::collection::vec(-1.0f32..1.0, d), prop::collection::vec(-1.0f32..1.0, d)))) {
+            let bound = 1e-5 * a.iter().zip(&b).map(|(x, y)| (x * y).abs()).sum::<f32>() + 1e-6;
+            prop_assert!((dot_f32(&a, &b) - scalar::dot_f32(&a, &b)).abs() <= bound);
+        }
+
+        #[test]
+        fn dot_i8_agrees((a, b) in dims().prop_flat_map(|d| (prop::collection::vec(-127i8..=127, d), prop::collection::vec(-127i8..=127, d)))) {
+            prop_assert_eq!(dot_i8(&a, &s3vec::rank::dot_i8::widen_query(&b)), scalar::dot_i8(&a, &b));
+        }
+
+        #[test]
+        fn hamming_agrees((a, b) in (1usize..300).prop_flat_map(|n| (prop::collection::vec(any::<u8>(), n), prop::collection::vec(any::<u8>(), n)))) {
+            prop_assert_eq!(hamming_distance(&words(&a), &words(&b)), scalar::hamming_distance(&a, &b));
+        }
+    }
+}
