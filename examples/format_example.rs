@@ -180,7 +180,10 @@ fn main() {
         }
         end = offset + length;
     }
-    println!("{:08x}  (end of shard: nothing follows the text section)", end);
+    println!(
+        "{:08x}  (end of shard: nothing follows the text section)",
+        end
+    );
 
     // The same vectors in the other two encodings: only the vectors and scales sections differ.
     println!();
@@ -193,7 +196,10 @@ fn main() {
         let max_abs = v.iter().fold(0.0f32, |m, x| m.max(x.abs()));
         let scale = max_abs / 127.0;
         let inv = 127.0 / max_abs;
-        codes.extend(v.iter().map(|x| (x * inv).round().clamp(-127.0, 127.0) as i8));
+        codes.extend(
+            v.iter()
+                .map(|x| (x * inv).round().clamp(-127.0, 127.0) as i8),
+        );
         scales.push(scale);
         let mut byte = 0u8;
         for (d, &x) in v.iter().enumerate() {
@@ -233,7 +239,12 @@ fn main() {
                     .iter()
                     .map(|&x| x as i8)
                     .collect();
-                field(&b, vo + row * 3, 3, &format!("vectors: doc {row} codes {c:?}"));
+                field(
+                    &b,
+                    vo + row * 3,
+                    3,
+                    &format!("vectors: doc {row} codes {c:?}"),
+                );
             }
             if so > vo + vl {
                 field(&b, vo + vl, so - (vo + vl), "padding (zero) to 8");

@@ -5,7 +5,10 @@ mod common;
 use common::{Rng, f32_shard, plain_shard};
 use s3vec::format::manifest::{MAX_MANIFEST_BYTES, Manifest};
 use s3vec::format::shard::HEADER_LEN;
-use s3vec::format::{Document, Dtype, FormatError, Shard, ShardEntry, ShardVectors, checksum, decode_shard, encode_shard};
+use s3vec::format::{
+    Document, Dtype, FormatError, Shard, ShardEntry, ShardVectors, checksum, decode_shard,
+    encode_shard,
+};
 use serde_json::json;
 use wasm_bindgen_test::wasm_bindgen_test;
 
@@ -17,7 +20,15 @@ fn reseal(bytes: &mut [u8]) {
 
 fn sample() -> Shard {
     let mut rng = Rng::new(7);
-    f32_shard(5, rng.vec_f32(15), vec![Some(json!({"section": "utils", "size": 12})), None, Some(json!({}))])
+    f32_shard(
+        5,
+        rng.vec_f32(15),
+        vec![
+            Some(json!({"section": "utils", "size": 12})),
+            None,
+            Some(json!({})),
+        ],
+    )
 }
 
 fn err(bytes: &[u8]) -> FormatError {
@@ -35,8 +46,17 @@ fn every_dtype_round_trips() {
     let base = sample();
     let shards = [
         base.clone(),
-        Shard { vectors: ShardVectors::I8 { codes: vec![-127, 0, 5, 127, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11], scales: vec![0.5, 0.0, 1e-3] }, ..base.clone() },
-        Shard { vectors: ShardVectors::Binary(vec![0b1010_1000, 0b0000_1000, 0b1111_1000]), ..base.clone() },
+        Shard {
+            vectors: ShardVectors::I8 {
+                codes: vec![-127, 0, 5, 127, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11],
+                scales: vec![0.5, 0.0, 1e-3],
+            },
+            ..base.clone()
+        },
+        Shard {
+            vectors: ShardVectors::Binary(vec![0b1010_1000, 0b0000_1000, 0b1111_1000]),
+            ..base.clone()
+        },
     ];
     for shard in shards {
         let bytes = encode_shard(&shard).unwrap();
@@ -44,13 +64,21 @@ fn every_dtype_round_trips() {
         assert_eq!(decoded.dtype, shard.vectors.dtype());
         assert_eq!(decoded.to_owned_shard(), shard);
         assert_eq!(decoded.checksum, checksum(&bytes[16..]));
-        assert_eq!(section(&bytes, 0).0 % 64, 0, "vectors start cache-line aligned");
+        assert_eq!(
+            section(&bytes, 0).0 % 64,
+            0,
+            "vectors start cache-line aligned"
+        );
     }
 }
 
 #[wasm_bindgen_test(unsupported = test)]
 fn empty_shard_round_trips() {
-    let shard = Shard { dims: 8, vectors: ShardVectors::F32(vec![]), docs: vec![] };
+    let shard = Shard {
+        dims: 8,
+        vectors: ShardVectors::F32(vec![]),
+        docs: vec![],
+    };
     let bytes = encode_shard(&shard).unwrap();
     assert_eq!(decode_shard(&bytes).unwrap().to_owned_shard(), shard);
 }
@@ -68,7 +96,13 @@ fn rejects_newer_version_before_checksum() {
     let mut bytes = encode_shard(&sample()).unwrap();
     bytes[16] = 2;
     let e = err(&bytes);
-    assert_eq!(e, FormatError::UnsupportedVersion { found: 2, supported: 1 });
+    assert_eq!(
+        e,
+        FormatError::UnsupportedVersion {
+            found: 2,
+            supported: 1
+        }
+    );
     assert!(e.to_string().contains("upgrade"), "{e}");
 }
 
@@ -77,10 +111,23 @@ fn rejects_every_truncation_without_panicking() {
     let bytes = encode_shard(&sample()).unwrap();
     for len in 0..bytes.len() {
         let e = err(&bytes[..len]);
-        let ok = matches!(e, FormatError::BadMagic { .. } | FormatError::Truncated { .. } | FormatError::ChecksumMismatch { .. });
+        let ok = matches!(
+            e,
+            FormatError::BadMagic { .. }
+                | FormatError::Truncated { .. }
+                | FormatError::ChecksumMismatch { .. }
+        );
         assert!(ok, "cut at {len}: unexpected {e}");
     }
-    assert!(matches!(err(&bytes[..100]), FormatError::Truncated { what: "header", offset: 0, needed: 128, len: 100 }));
+    assert!(matches!(
+        err(&bytes[..100]),
+        FormatError::Truncated {
+            what: "header",
+            offset: 0,
+            needed: 128,
+            len: 100
+        }
+    ));
 }
 
 #[wasm_bindgen_test(unsupported = test)]
@@ -90,7 +137,16 @@ fn truncated_section_names_the_section_and_offset() {
     bytes.truncate(text_at + 2);
     reseal(&mut bytes);
     let e = err(&bytes);
-    assert!(matches!(e, FormatError::Truncated { what: "text section", .. }), "{e}");
+    assert!(
+        matches!(
+            e,
+            FormatError::Truncated {
+                what: "text section",
+                ..
+            }
+        ),
+        "{e}"
+    );
     assert!(e.to_string().contains(&format!("offset {text_at}")), "{e}");
 }
 
@@ -105,7 +161,10 @@ fn any_flipped_payload_bit_is_a_checksum_mismatch() {
             // The version byte is read before the checksum.
             assert!(matches!(e, FormatError::UnsupportedVersion { .. }), "{e}");
         } else {
-            assert!(matches!(e, FormatError::ChecksumMismatch { .. }), "byte {at}: {e}");
+            assert!(
+                matches!(e, FormatError::ChecksumMismatch { .. }),
+                "byte {at}: {e}"
+            );
             assert!(e.to_string().contains("fetch it again"), "{e}");
         }
     }
@@ -114,24 +173,63 @@ fn any_flipped_payload_bit_is_a_checksum_mismatch() {
 #[wasm_bindgen_test(unsupported = test)]
 fn rejects_structural_lies_even_with_a_valid_checksum() {
     let good = encode_shard(&sample()).unwrap();
-    let cases: Vec<(&str, Box<dyn Fn(&mut Vec<u8>)>, &str)> = vec![
+    type Edit = Box<dyn Fn(&mut Vec<u8>)>;
+    let cases: Vec<(&str, Edit, &str)> = vec![
         ("unknown dtype", Box::new(|b| b[18] = 9), "dtype code 9"),
         ("reserved byte", Box::new(|b| b[19] = 1), "reserved"),
-        ("zero dims", Box::new(|b| b[20..24].copy_from_slice(&0u32.to_le_bytes())), "dimensions 0"),
-        ("huge dims", Box::new(|b| b[20..24].copy_from_slice(&70_000u32.to_le_bytes())), "dimensions 70000"),
-        ("count larger than vectors", Box::new(|b| b[24..28].copy_from_slice(&4u32.to_le_bytes())), "vectors section"),
-        ("count near u32::MAX", Box::new(|b| b[24..28].copy_from_slice(&u32::MAX.to_le_bytes())), "vectors section"),
-        ("misaligned vectors", Box::new(|b| b[32..40].copy_from_slice(&129u64.to_le_bytes())), "aligned"),
-        ("overlapping sections", Box::new(|b| { let (v, _) = section(b, 0); b[64..72].copy_from_slice(&(v as u64).to_le_bytes()) }), "sections must follow"),
-        ("huge section length", Box::new(|b| b[72..80].copy_from_slice(&u64::MAX.to_le_bytes())), "truncated"),
-        ("trailing bytes", Box::new(|b| b.extend_from_slice(&[0; 8])), "after the last section"),
+        (
+            "zero dims",
+            Box::new(|b| b[20..24].copy_from_slice(&0u32.to_le_bytes())),
+            "dimensions 0",
+        ),
+        (
+            "huge dims",
+            Box::new(|b| b[20..24].copy_from_slice(&70_000u32.to_le_bytes())),
+            "dimensions 70000",
+        ),
+        (
+            "count larger than vectors",
+            Box::new(|b| b[24..28].copy_from_slice(&4u32.to_le_bytes())),
+            "vectors section",
+        ),
+        (
+            "count near u32::MAX",
+            Box::new(|b| b[24..28].copy_from_slice(&u32::MAX.to_le_bytes())),
+            "vectors section",
+        ),
+        (
+            "misaligned vectors",
+            Box::new(|b| b[32..40].copy_from_slice(&129u64.to_le_bytes())),
+            "aligned",
+        ),
+        (
+            "overlapping sections",
+            Box::new(|b| {
+                let (v, _) = section(b, 0);
+                b[64..72].copy_from_slice(&(v as u64).to_le_bytes())
+            }),
+            "sections must follow",
+        ),
+        (
+            "huge section length",
+            Box::new(|b| b[72..80].copy_from_slice(&u64::MAX.to_le_bytes())),
+            "truncated",
+        ),
+        (
+            "trailing bytes",
+            Box::new(|b| b.extend_from_slice(&[0; 8])),
+            "after the last section",
+        ),
     ];
     for (name, edit, expect) in cases {
         let mut bytes = good.clone();
         edit(&mut bytes);
         reseal(&mut bytes);
         let e = err(&bytes).to_string();
-        assert!(e.contains(expect), "{name}: {e:?} should mention {expect:?}");
+        assert!(
+            e.contains(expect),
+            "{name}: {e:?} should mention {expect:?}"
+        );
     }
 }
 
@@ -146,7 +244,10 @@ fn rejects_bad_documents_with_their_row() {
     let mut bytes = good.clone();
     bytes[id_data + 5] = 0xFF;
     reseal(&mut bytes);
-    assert_eq!(err(&bytes).to_string().split(':').next(), Some("document 1"));
+    assert_eq!(
+        err(&bytes).to_string().split(':').next(),
+        Some("document 1")
+    );
 
     let mut bytes = good.clone();
     bytes[id_data + 5..id_data + 10].copy_from_slice(b"doc-0");
@@ -158,7 +259,10 @@ fn rejects_bad_documents_with_their_row() {
     bytes[meta_at + 16] = b'[';
     reseal(&mut bytes);
     let e = err(&bytes).to_string();
-    assert!(e.starts_with("document 0: metadata is not valid JSON"), "{e}");
+    assert!(
+        e.starts_with("document 0: metadata is not valid JSON"),
+        "{e}"
+    );
 
     let mut bytes = good.clone();
     bytes[text_at + 4..text_at + 8].copy_from_slice(&1000u32.to_le_bytes());
@@ -169,7 +273,10 @@ fn rejects_bad_documents_with_their_row() {
     let mut bytes = good;
     bytes[HEADER_LEN..HEADER_LEN + 4].copy_from_slice(&f32::NAN.to_le_bytes());
     reseal(&mut bytes);
-    assert_eq!(err(&bytes).to_string(), "document 0: vector component 0 is NaN or infinite");
+    assert_eq!(
+        err(&bytes).to_string(),
+        "document 0: vector component 0 is NaN or infinite"
+    );
 }
 
 #[wasm_bindgen_test(unsupported = test)]
@@ -177,19 +284,57 @@ fn encoder_refuses_what_the_decoder_would_reject() {
     let base = plain_shard(2, vec![0.1, 0.2, 0.3, 0.4]);
     let mut dup = base.clone();
     dup.docs[1].id = "doc-0".into();
-    assert!(encode_shard(&dup).unwrap_err().to_string().contains("already used"));
+    assert!(
+        encode_shard(&dup)
+            .unwrap_err()
+            .to_string()
+            .contains("already used")
+    );
     let mut empty = base.clone();
     empty.docs[0].id.clear();
-    assert!(encode_shard(&empty).unwrap_err().to_string().contains("id is empty"));
+    assert!(
+        encode_shard(&empty)
+            .unwrap_err()
+            .to_string()
+            .contains("id is empty")
+    );
     let mut long = base.clone();
     long.docs[0].id = "x".repeat(1025);
-    assert!(encode_shard(&long).unwrap_err().to_string().contains("limit is 1024"));
-    let nan = Shard { vectors: ShardVectors::F32(vec![0.1, f32::INFINITY, 0.3, 0.4]), ..base.clone() };
-    assert_eq!(encode_shard(&nan).unwrap_err().to_string(), "document 0: vector component 1 is NaN or infinite");
-    let short = Shard { vectors: ShardVectors::F32(vec![0.1]), ..base.clone() };
-    assert!(encode_shard(&short).unwrap_err().to_string().contains("expected 4"));
-    let bits = Shard { dims: 3, vectors: ShardVectors::Binary(vec![0b1111_0000, 0]), ..base.clone() };
-    assert!(encode_shard(&bits).unwrap_err().to_string().contains("bits set past its last dimension"));
+    assert!(
+        encode_shard(&long)
+            .unwrap_err()
+            .to_string()
+            .contains("limit is 1024")
+    );
+    let nan = Shard {
+        vectors: ShardVectors::F32(vec![0.1, f32::INFINITY, 0.3, 0.4]),
+        ..base.clone()
+    };
+    assert_eq!(
+        encode_shard(&nan).unwrap_err().to_string(),
+        "document 0: vector component 1 is NaN or infinite"
+    );
+    let short = Shard {
+        vectors: ShardVectors::F32(vec![0.1]),
+        ..base.clone()
+    };
+    assert!(
+        encode_shard(&short)
+            .unwrap_err()
+            .to_string()
+            .contains("expected 4")
+    );
+    let bits = Shard {
+        dims: 3,
+        vectors: ShardVectors::Binary(vec![0b1111_0000, 0]),
+        ..base.clone()
+    };
+    assert!(
+        encode_shard(&bits)
+            .unwrap_err()
+            .to_string()
+            .contains("bits set past its last dimension")
+    );
     let dims = Shard { dims: 0, ..base };
     assert_eq!(encode_shard(&dims).unwrap_err(), FormatError::BadDims(0));
 }
@@ -218,14 +363,29 @@ fn manifest_round_trips_and_checks_its_shards() {
 
     let mut other = m.clone();
     other.dims = 6;
-    let e = other.check_shard(&m.shards[0], &shard, bytes.len()).unwrap_err();
-    assert_eq!(e.to_string(), "shard disagrees with the manifest: dims is 5 in the shard but 6 in the manifest");
+    let e = other
+        .check_shard(&m.shards[0], &shard, bytes.len())
+        .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "shard disagrees with the manifest: dims is 5 in the shard but 6 in the manifest"
+    );
     let mut entry = m.shards[0].clone();
     entry.count = 4;
-    assert!(m.check_shard(&entry, &shard, bytes.len()).unwrap_err().to_string().contains("count is 3 in the shard but 4"));
+    assert!(
+        m.check_shard(&entry, &shard, bytes.len())
+            .unwrap_err()
+            .to_string()
+            .contains("count is 3 in the shard but 4")
+    );
     entry = m.shards[0].clone();
     entry.checksum = ShardEntry::format_checksum(1);
-    assert!(m.check_shard(&entry, &shard, bytes.len()).unwrap_err().to_string().contains("checksum"));
+    assert!(
+        m.check_shard(&entry, &shard, bytes.len())
+            .unwrap_err()
+            .to_string()
+            .contains("checksum")
+    );
 }
 
 #[wasm_bindgen_test(unsupported = test)]
@@ -235,7 +395,9 @@ fn manifest_rejections_name_the_field() {
     let with = |path: &str, v: serde_json::Value| {
         let mut doc = value.clone();
         *doc.pointer_mut(path).unwrap() = v;
-        Manifest::decode(&serde_json::to_vec(&doc).unwrap()).unwrap_err().to_string()
+        Manifest::decode(&serde_json::to_vec(&doc).unwrap())
+            .unwrap_err()
+            .to_string()
     };
     assert!(with("/version", json!(2)).contains("version 2 is not supported"));
     assert!(with("/format", json!("other")).contains("\"format\""));
@@ -248,11 +410,31 @@ fn manifest_rejections_name_the_field() {
     let mut twice = value.clone();
     let entry = twice["shards"][0].clone();
     twice["shards"].as_array_mut().unwrap().push(entry);
-    assert!(Manifest::decode(&serde_json::to_vec(&twice).unwrap()).unwrap_err().to_string().contains("listed twice"));
-    assert!(Manifest::decode(b"[1,2]").unwrap_err().to_string().contains("not a JSON object"));
-    assert!(Manifest::decode(b"{\"format\":\"s3vec-manifest\"}").unwrap_err().to_string().contains("\"version\" is missing"));
+    assert!(
+        Manifest::decode(&serde_json::to_vec(&twice).unwrap())
+            .unwrap_err()
+            .to_string()
+            .contains("listed twice")
+    );
+    assert!(
+        Manifest::decode(b"[1,2]")
+            .unwrap_err()
+            .to_string()
+            .contains("not a JSON object")
+    );
+    assert!(
+        Manifest::decode(b"{\"format\":\"s3vec-manifest\"}")
+            .unwrap_err()
+            .to_string()
+            .contains("\"version\" is missing")
+    );
     let huge = vec![b' '; MAX_MANIFEST_BYTES + 1];
-    assert!(Manifest::decode(&huge).unwrap_err().to_string().contains("limit"));
+    assert!(
+        Manifest::decode(&huge)
+            .unwrap_err()
+            .to_string()
+            .contains("limit")
+    );
 }
 
 #[wasm_bindgen_test(unsupported = test)]
@@ -260,7 +442,11 @@ fn documents_without_metadata_or_text_stay_absent() {
     let shard = Shard {
         dims: 1,
         vectors: ShardVectors::F32(vec![1.0]),
-        docs: vec![Document { id: "only".into(), metadata: None, text: None }],
+        docs: vec![Document {
+            id: "only".into(),
+            metadata: None,
+            text: None,
+        }],
     };
     let bytes = encode_shard(&shard).unwrap();
     let d = decode_shard(&bytes).unwrap();
@@ -274,7 +460,11 @@ mod properties {
     use proptest::prelude::*;
 
     fn document() -> impl Strategy<Value = (String, Option<String>, Option<(String, i64)>)> {
-        ("[a-zA-Z0-9/_\\-é]{1,40}", proptest::option::of(".{0,80}"), proptest::option::of(("[a-z]{1,8}", any::<i64>())))
+        (
+            "[a-zA-Z0-9/_\\-é]{1,40}",
+            proptest::option::of(".{0,80}"),
+            proptest::option::of(("[a-z]{1,8}", any::<i64>())),
+        )
     }
 
     proptest! {

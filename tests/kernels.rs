@@ -23,7 +23,10 @@ fn dot_f32_matches_scalar_at_every_dimension() {
             let (got, want) = (dot_f32(&a, &b), scalar::dot_f32(&a, &b));
             // Different summation orders: bound the error by the magnitude summed.
             let bound = 1e-5 * a.iter().zip(&b).map(|(x, y)| (x * y).abs()).sum::<f32>() + 1e-6;
-            assert!((got - want).abs() <= bound, "dims {dims}: simd {got} vs scalar {want}");
+            assert!(
+                (got - want).abs() <= bound,
+                "dims {dims}: simd {got} vs scalar {want}"
+            );
         }
     }
 }
@@ -39,7 +42,11 @@ fn dot_i8_matches_scalar_exactly_including_extremes() {
                 _ => (rng.vec_i8(dims), rng.vec_i8(dims)),
             };
             let wide = s3vec::rank::dot_i8::widen_query(&b);
-            assert_eq!(dot_i8(&a, &wide), scalar::dot_i8(&a, &b), "dims {dims} case {case}");
+            assert_eq!(
+                dot_i8(&a, &wide),
+                scalar::dot_i8(&a, &b),
+                "dims {dims} case {case}"
+            );
         }
     }
 }
@@ -54,14 +61,22 @@ fn hamming_matches_scalar_exactly() {
             let mut b = vec![0u8; n];
             pack_binary(&rng.vec_f32(dims), &mut a);
             pack_binary(&rng.vec_f32(dims), &mut b);
-            assert_eq!(hamming_distance(&words(&a), &words(&b)), scalar::hamming_distance(&a, &b), "dims {dims}");
+            assert_eq!(
+                hamming_distance(&words(&a), &words(&b)),
+                scalar::hamming_distance(&a, &b),
+                "dims {dims}"
+            );
         }
         let ones = {
             let mut v = vec![0u8; n];
             pack_binary(&vec![1.0; dims], &mut v);
             v
         };
-        assert_eq!(hamming_distance(&words(&ones), &words(&vec![0u8; n])), dims as u32, "all bits differ at {dims}");
+        assert_eq!(
+            hamming_distance(&words(&ones), &words(&vec![0u8; n])),
+            dims as u32,
+            "all bits differ at {dims}"
+        );
     }
 }
 
@@ -79,7 +94,10 @@ fn quantized_dot_approximates_float_dot() {
         let exact = scalar::dot_f32(&a, &b);
         // Each code is off by at most half a step (scale / 2) per component.
         let bound = 0.5 * (sa + sb) * (dims as f32).sqrt() + 1e-6;
-        assert!((approx - exact).abs() <= bound, "dims {dims}: {approx} vs {exact} (bound {bound})");
+        assert!(
+            (approx - exact).abs() <= bound,
+            "dims {dims}: {approx} vs {exact} (bound {bound})"
+        );
     }
 }
 
@@ -94,7 +112,10 @@ fn zero_vectors_score_zero_and_quantize_to_zero() {
         assert!(codes.iter().all(|&c| c == 0));
         let mut z = zero.clone();
         assert_eq!(s3vec::rank::quantize::normalize(&mut z), 0.0);
-        assert_eq!(z, zero, "normalizing a zero vector leaves it zero, never NaN");
+        assert_eq!(
+            z, zero,
+            "normalizing a zero vector leaves it zero, never NaN"
+        );
     }
 }
 

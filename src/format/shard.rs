@@ -183,7 +183,13 @@ pub fn encode_shard(shard: &Shard) -> Result<Vec<u8>, FormatError> {
             )
         }
         ShardVectors::Binary(b) => {
-            check_len("binary bytes", b.len(), count * dtype.row_bytes(dims), count, dims)?;
+            check_len(
+                "binary bytes",
+                b.len(),
+                count * dtype.row_bytes(dims),
+                count,
+                dims,
+            )?;
             check_binary_padding(b, dims)?;
             (b.clone(), Vec::new())
         }

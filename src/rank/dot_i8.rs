@@ -46,8 +46,14 @@ mod simd {
         let mut acc1 = i32x4_splat(0);
         for (d, q) in doc.iter().zip(query) {
             let d = load_i8(d);
-            acc0 = i32x4_add(acc0, i32x4_dot_i16x8(i16x8_extend_low_i8x16(d), load_i16(q, 0)));
-            acc1 = i32x4_add(acc1, i32x4_dot_i16x8(i16x8_extend_high_i8x16(d), load_i16(q, 8)));
+            acc0 = i32x4_add(
+                acc0,
+                i32x4_dot_i16x8(i16x8_extend_low_i8x16(d), load_i16(q, 0)),
+            );
+            acc1 = i32x4_add(
+                acc1,
+                i32x4_dot_i16x8(i16x8_extend_high_i8x16(d), load_i16(q, 8)),
+            );
         }
         let s = i32x4_add(acc0, acc1);
         i32x4_extract_lane::<0>(s)

@@ -3,7 +3,7 @@
 
 use crate::format::FormatError;
 use crate::index::IndexError;
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast, JsValue};
 
 pub type JsResult<T> = Result<T, JsValue>;
 
@@ -27,6 +27,11 @@ pub fn format_error(e: FormatError) -> JsValue {
     js_error(code, &e.to_string())
 }
 
+/// Encoding fails only on what the caller passed in.
+pub fn encode_error(e: FormatError) -> JsValue {
+    js_error("InvalidArgument", &format!("encodeShard: {e}"))
+}
+
 pub fn index_error(e: IndexError) -> JsValue {
     let code = match &e {
         IndexError::DimensionMismatch { .. } => "DimensionMismatch",
@@ -37,4 +42,28 @@ pub fn index_error(e: IndexError) -> JsValue {
         _ => "InvalidArgument",
     };
     js_error(code, &e.to_string())
+}
+
+/// serde_wasm_bindgen reads only the fields it knows, so a misspelt option (`topK`) would be
+/// silently ignored; name it instead.
+pub fn reject_unknown_keys(object: &JsValue, known: &[&str], what: &str) -> JsResult<()> {
+    let Some(object) = object.dyn_ref::<js_sys::Object>() else {
+        return Err(js_error(
+            "InvalidArgument",
+            &format!("{what} must be an object"),
+        ));
+    };
+    for key in js_sys::Object::keys(object).iter() {
+        let key = key.as_string().unwrap_or_default();
+        if !known.contains(&key.as_str()) {
+            return Err(js_error(
+                "InvalidArgument",
+                &format!(
+                    "{what}: unknown field `{key}`, expected one of: {}",
+                    known.join(", ")
+                ),
+            ));
+        }
+    }
+    Ok(())
 }

@@ -85,7 +85,6 @@ impl<'a> From<index::Hit<'a>> for HitJs<'a> {
 }
 
 #[derive(serde::Deserialize, Default)]
-#[serde(deny_unknown_fields)]
 struct SearchOptionsJs {
     k: Option<usize>,
     mode: Option<String>,
@@ -130,11 +129,16 @@ impl Collection {
     pub fn search(
         &self,
         query: &[f32],
-        #[wasm_bindgen(unchecked_param_type = "SearchOptions")] options: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "SearchOptions")] options: JsValue,
     ) -> JsResult<JsValue> {
         let opts: SearchOptionsJs = if options.is_undefined() || options.is_null() {
             SearchOptionsJs::default()
         } else {
+            error::reject_unknown_keys(
+                &options,
+                &["k", "mode", "oversample", "filter"],
+                "search options",
+            )?;
             serde_wasm_bindgen::from_value(options)
                 .map_err(|e| js_error("InvalidArgument", &format!("search options: {e}")))?
         };

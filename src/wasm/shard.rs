@@ -1,6 +1,6 @@
 //! Conversions between JavaScript shard inputs and the Rust shard types.
 
-use super::error::{JsResult, format_error, js_error};
+use super::error::{JsResult, encode_error, js_error};
 use crate::format::{Document, Dtype, Shard, ShardVectors, encode_shard};
 use crate::rank::quantize::{binary_len, normalize, pack_binary, quantize_i8};
 use serde_json::{Map, Value};
@@ -41,6 +41,11 @@ pub fn encode(input: JsValue) -> JsResult<Vec<u8>> {
             )
         })?
         .to_vec();
+    super::error::reject_unknown_keys(
+        &input,
+        &["dims", "vectors", "ids", "metadata", "texts", "dtype"],
+        "encodeShard input",
+    )?;
     let input: ShardInputJs = serde_wasm_bindgen::from_value(input)
         .map_err(|e| js_error("InvalidArgument", &format!("encodeShard input: {e}")))?;
     let count = input.ids.len();
@@ -69,7 +74,7 @@ pub fn encode(input: JsValue) -> JsResult<Vec<u8>> {
         .as_deref()
         .unwrap_or("f32")
         .parse()
-        .map_err(format_error)?;
+        .map_err(encode_error)?;
     let vectors = to_dtype(vectors, dims, dtype);
     let mut metadata = input.metadata.unwrap_or_default().into_iter();
     let mut texts = input.texts.unwrap_or_default().into_iter();
@@ -87,7 +92,7 @@ pub fn encode(input: JsValue) -> JsResult<Vec<u8>> {
         vectors,
         docs,
     })
-    .map_err(format_error)
+    .map_err(encode_error)
 }
 
 /// Normalizes `f32` input and converts it to the requested encoding.

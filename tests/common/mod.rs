@@ -38,7 +38,9 @@ impl Rng {
     }
 
     pub fn vec_i8(&mut self, n: usize) -> Vec<i8> {
-        (0..n).map(|_| (self.below(255) as i32 - 127) as i8).collect()
+        (0..n)
+            .map(|_| (self.below(255) as i32 - 127) as i8)
+            .collect()
     }
 
     pub fn bytes(&mut self, n: usize) -> Vec<u8> {
@@ -50,7 +52,9 @@ impl Rng {
     /// neighbours, then a topic); one level of isotropic clusters does not, and there every
     /// member of a cluster is almost equally near, which no quantization can rank.
     pub fn topics(&mut self, count: usize, dims: usize, clusters: usize, group: usize) -> Vec<f32> {
-        let centres: Vec<Vec<f32>> = (0..clusters).map(|_| (0..dims).map(|_| self.normal()).collect()).collect();
+        let centres: Vec<Vec<f32>> = (0..clusters)
+            .map(|_| (0..dims).map(|_| self.normal()).collect())
+            .collect();
         let mut out = Vec::with_capacity(count * dims);
         let mut sub: Vec<f32> = Vec::new();
         for i in 0..count {
@@ -66,8 +70,16 @@ impl Rng {
     }
 
     /// `count` unit vectors around `clusters` random centres.
-    pub fn clustered(&mut self, count: usize, dims: usize, clusters: usize, spread: f32) -> Vec<f32> {
-        let centres: Vec<Vec<f32>> = (0..clusters).map(|_| (0..dims).map(|_| self.normal()).collect()).collect();
+    pub fn clustered(
+        &mut self,
+        count: usize,
+        dims: usize,
+        clusters: usize,
+        spread: f32,
+    ) -> Vec<f32> {
+        let centres: Vec<Vec<f32>> = (0..clusters)
+            .map(|_| (0..dims).map(|_| self.normal()).collect())
+            .collect();
         let mut out = Vec::with_capacity(count * dims);
         for _ in 0..count {
             let c = &centres[self.below(clusters)];
@@ -83,7 +95,11 @@ impl Rng {
 pub const DIMS: [usize; 7] = [1, 3, 127, 384, 1023, 1024, 1536];
 
 /// A shard of `f32` vectors with ids `doc-0`, `doc-1`, … and the given metadata.
-pub fn f32_shard(dims: usize, vectors: Vec<f32>, metadata: Vec<Option<serde_json::Value>>) -> Shard {
+pub fn f32_shard(
+    dims: usize,
+    vectors: Vec<f32>,
+    metadata: Vec<Option<serde_json::Value>>,
+) -> Shard {
     let docs = metadata
         .into_iter()
         .enumerate()
@@ -93,7 +109,11 @@ pub fn f32_shard(dims: usize, vectors: Vec<f32>, metadata: Vec<Option<serde_json
             text: Some(format!("text of document {i}")),
         })
         .collect();
-    Shard { dims: dims as u32, vectors: ShardVectors::F32(vectors), docs }
+    Shard {
+        dims: dims as u32,
+        vectors: ShardVectors::F32(vectors),
+        docs,
+    }
 }
 
 /// A shard of `count` documents without metadata.
@@ -103,17 +123,35 @@ pub fn plain_shard(dims: usize, vectors: Vec<f32>) -> Shard {
 }
 
 /// Brute-force top-k ids by f64 cosine similarity, ties by id: the oracle for search tests.
-pub fn brute_force(vectors: &[f32], dims: usize, ids: &[String], query: &[f32], k: usize) -> Vec<String> {
-    let qn = query.iter().map(|&x| f64::from(x).powi(2)).sum::<f64>().sqrt();
+pub fn brute_force(
+    vectors: &[f32],
+    dims: usize,
+    ids: &[String],
+    query: &[f32],
+    k: usize,
+) -> Vec<String> {
+    let qn = query
+        .iter()
+        .map(|&x| f64::from(x).powi(2))
+        .sum::<f64>()
+        .sqrt();
     let mut scored: Vec<(f64, &String)> = vectors
         .chunks_exact(dims)
         .zip(ids)
         .map(|(v, id)| {
             let vn = v.iter().map(|&x| f64::from(x).powi(2)).sum::<f64>().sqrt();
-            let dot: f64 = v.iter().zip(query).map(|(&a, &b)| f64::from(a) * f64::from(b)).sum();
+            let dot: f64 = v
+                .iter()
+                .zip(query)
+                .map(|(&a, &b)| f64::from(a) * f64::from(b))
+                .sum();
             (if vn == 0.0 { 0.0 } else { dot / (vn * qn) }, id)
         })
         .collect();
     scored.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(b.1)));
-    scored.into_iter().take(k).map(|(_, id)| id.clone()).collect()
+    scored
+        .into_iter()
+        .take(k)
+        .map(|(_, id)| id.clone())
+        .collect()
 }

@@ -1,0 +1,62 @@
+# Every target installs what it needs on a fresh Debian machine, then does its work.
+# `make test` is what CI (.ci/run) runs.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+WASM_BINDGEN_VERSION := 0.2.130
+WASM := --target wasm32-unknown-unknown
+PKG_NODE := target/pkg-node
+
+.PHONY: test setup setup-rust setup-node setup-apt lint test-native test-wasm-node test-wasm-browser test-js pkg-node bench fuzz clean
+
+test: setup lint test-native test-wasm-node test-wasm-browser test-js
+
+setup: setup-rust setup-node setup-apt
+
+setup-rust:
+	rustup component add rustfmt clippy >/dev/null 2>&1 || true
+	rustup target add wasm32-unknown-unknown
+	@if ! wasm-bindgen --version 2>/dev/null | grep -q "$(WASM_BINDGEN_VERSION)"; then \
+		echo "installing wasm-bindgen-cli $(WASM_BINDGEN_VERSION)"; \
+		cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION); \
+	fi
+
+# binaryen (wasm-opt) from npm: Debian's binaryen 108 emits modules that fail to load.
+setup-node:
+	@if [ ! -x node_modules/.bin/wasm-opt ]; then npm ci --no-audit --no-fund; fi
+
+setup-apt:
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null || ! command -v wasm2wat >/dev/null; then \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver wabt; \
+	fi
+
+lint:
+	cargo fmt --check
+	cargo clippy --all-targets -- -D warnings
+	cargo clippy --all-targets $(WASM) -- -D warnings
+
+test-native:
+	cargo test
+
+test-wasm-node:
+	cargo test $(WASM)
+
+# The same wasm tests in headless Chromium (flags in webdriver.json). Without both variables the
+# runner would fall back to node, or "pass" with 0 tests.
+test-wasm-browser:
+	WASM_BINDGEN_USE_BROWSER=1 CHROMEDRIVER=/usr/bin/chromedriver cargo test $(WASM)
+
+# The JavaScript API, through the built package, under node's test runner.
+test-js: pkg-node
+	node --test tests/js/
+
+pkg-node:
+	bench/build-pkg.sh
+
+bench: setup pkg-node
+	node --max-old-space-size=8192 bench/rank.mjs
+	cargo bench --bench rank
+
+clean:
+	cargo clean
+	rm -rf node_modules
