@@ -32,19 +32,19 @@ setup-apt:
 
 lint:
 	cargo fmt --check
-	cargo clippy --all-targets -- -D warnings
-	cargo clippy --all-targets $(WASM) -- -D warnings
+	cargo clippy --workspace --all-targets -- -D warnings
+	cargo clippy -p s3vec --all-targets $(WASM) -- -D warnings
 
 test-native:
-	cargo test
+	cargo test --workspace
 
 test-wasm-node:
-	cargo test $(WASM)
+	cargo test -p s3vec $(WASM)
 
 # The same wasm tests in headless Chromium (flags in webdriver.json). Without both variables the
 # runner would fall back to node, or "pass" with 0 tests.
 test-wasm-browser:
-	WASM_BINDGEN_USE_BROWSER=1 CHROMEDRIVER=/usr/bin/chromedriver cargo test $(WASM)
+	WASM_BINDGEN_USE_BROWSER=1 CHROMEDRIVER=/usr/bin/chromedriver cargo test -p s3vec $(WASM)
 
 # The JavaScript API, through the built package, under node's test runner.
 test-js: pkg-node
