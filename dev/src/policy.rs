@@ -52,6 +52,8 @@ struct Condition {
     values: Vec<String>,
 }
 
+/// Named as in IAM's condition operators.
+#[allow(clippy::enum_variant_names)]
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Op {
     StringEquals,
