@@ -335,6 +335,29 @@ fn encoder_refuses_what_the_decoder_would_reject() {
             .to_string()
             .contains("bits set past its last dimension")
     );
+    let min = Shard {
+        vectors: ShardVectors::I8 {
+            codes: vec![0, -128, 1, 1],
+            scales: vec![0.1, 0.1],
+        },
+        ..base.clone()
+    };
+    assert_eq!(
+        encode_shard(&min).unwrap_err().to_string(),
+        "document 0: i8 code at component 1 is -128; the symmetric range is -127..=127"
+    );
+    let mut deep = json!(1);
+    for _ in 0..120 {
+        deep = json!([deep]);
+    }
+    let mut nested = base.clone();
+    nested.docs[1].metadata = Some(json!({ "x": deep }).as_object().unwrap().clone());
+    assert!(
+        encode_shard(&nested)
+            .unwrap_err()
+            .to_string()
+            .starts_with("document 1: metadata is nested 122 levels deep")
+    );
     let dims = Shard { dims: 0, ..base };
     assert_eq!(encode_shard(&dims).unwrap_err(), FormatError::BadDims(0));
 }
@@ -405,7 +428,11 @@ fn manifest_rejections_name_the_field() {
     assert!(with("/dtype", json!("f16")).contains("f16"));
     assert!(with("/shards/0/key", json!("../escape")).contains("relative path"));
     assert!(with("/shards/0/key", json!("/abs")).contains("relative path"));
-    assert!(with("/shards/0/checksum", json!("md5:abc")).contains("16 hex digits"));
+    assert!(with("/shards/0/checksum", json!("md5:abc")).contains("16 lowercase hex digits"));
+    assert!(with("/shards/0/checksum", json!("xxh3-64:+1700359ec0f0115")).contains("hex digits"));
+    assert!(with("/shards/0/checksum", json!("xxh3-64:1700359EC0F01150")).contains("lowercase"));
+    assert!(with("/shards/0/key", json!("s\\..\\x")).contains("relative path"));
+    assert!(with("/version", json!(1.5)).contains("version 1.5 is not supported"));
     assert!(with("/shards/0/count", json!(-1)).contains("invalid value"));
     let mut twice = value.clone();
     let entry = twice["shards"][0].clone();
@@ -420,7 +447,13 @@ fn manifest_rejections_name_the_field() {
         Manifest::decode(b"[1,2]")
             .unwrap_err()
             .to_string()
-            .contains("not a JSON object")
+            .contains("must be a JSON object")
+    );
+    assert!(
+        Manifest::decode(b"{")
+            .unwrap_err()
+            .to_string()
+            .contains("not valid JSON")
     );
     assert!(
         Manifest::decode(b"{\"format\":\"s3vec-manifest\"}")
@@ -453,17 +486,50 @@ fn documents_without_metadata_or_text_stay_absent() {
     assert_eq!(d.docs[0], shard.docs[0]);
 }
 
+/// Found by fuzzing: without serde_json's `float_roundtrip`, `5e36` drifted by one ULP per rewrite.
+#[wasm_bindgen_test(unsupported = test)]
+fn metadata_floats_survive_rewrites() {
+    let metadata: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(r#"{"n":5e36,"m":0.1,"k":1.7976931348623157e308}"#).unwrap();
+    let shard = Shard {
+        dims: 1,
+        vectors: ShardVectors::F32(vec![1.0]),
+        docs: vec![Document {
+            id: "a".into(),
+            metadata: Some(metadata),
+            text: None,
+        }],
+    };
+    let once = encode_shard(&shard).unwrap();
+    let decoded = decode_shard(&once).unwrap().to_owned_shard();
+    assert_eq!(decoded, shard);
+    assert_eq!(
+        encode_shard(&decoded).unwrap(),
+        once,
+        "rewriting a shard changes nothing"
+    );
+}
+
 #[cfg(not(target_arch = "wasm32"))]
 mod properties {
     use super::*;
     use common::Rng;
     use proptest::prelude::*;
 
-    fn document() -> impl Strategy<Value = (String, Option<String>, Option<(String, i64)>)> {
+    /// Metadata values include arbitrary finite floats: decimals must survive every rewrite.
+    fn document()
+    -> impl Strategy<Value = (String, Option<String>, Option<(String, serde_json::Value)>)> {
+        let value = prop_oneof![
+            any::<i64>().prop_map(serde_json::Value::from),
+            any::<f64>()
+                .prop_filter("finite", |f| f.is_finite())
+                .prop_map(serde_json::Value::from),
+            ".{0,20}".prop_map(serde_json::Value::from),
+        ];
         (
             "[a-zA-Z0-9/_\\-é]{1,40}",
             proptest::option::of(".{0,80}"),
-            proptest::option::of(("[a-z]{1,8}", any::<i64>())),
+            proptest::option::of(("[a-z]{1,8}", value)),
         )
     }
 

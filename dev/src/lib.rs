@@ -3,3 +3,11 @@
 
 pub mod creds;
 pub mod policy;
+// S3 + STS, and what every server of the stack shares.
+pub mod cors;
+pub mod s3;
+pub mod stack;
+pub mod sts;
+// The Bedrock-compatible embedding service and the model behind it.
+pub mod bedrock;
+pub mod model;

@@ -19,7 +19,9 @@ fn docs(n: usize) -> Vec<Document> {
             },
             metadata: match i % 3 {
                 0 => None,
-                1 => Some(obj(json!({"lang": "en", "n": 1.5e-7, "tags": ["x", "y"], "ok": true}))),
+                1 => Some(obj(
+                    json!({"lang": "en", "n": 1.5e-7, "tags": ["x", "y"], "ok": true}),
+                )),
                 _ => Some(obj(json!({"nested": {"k": null, "v": -12345678901234i64}}))),
             },
             text: (i % 2 == 1).then(|| format!("text of document {i} \u{1F600}")),
@@ -78,7 +80,11 @@ fn main() {
             written += 1;
             if dtype == Dtype::F32 && dims == 3 {
                 manifest.shards.push(ShardEntry {
-                    key: format!("shards/{:06}-{:016x}.s3vs", manifest.shards.len() + 1, checksum(&bytes[16..])),
+                    key: format!(
+                        "shards/{:06}-{:016x}.s3vs",
+                        manifest.shards.len() + 1,
+                        checksum(&bytes[16..])
+                    ),
                     count: n as u64,
                     bytes: bytes.len() as u64,
                     checksum: ShardEntry::format_checksum(checksum(&bytes[16..])),
@@ -98,5 +104,8 @@ fn main() {
     binary.normalized = false;
     binary.generation = u64::MAX;
     fs::write(manifest_dir.join("binary.json"), binary.to_json()).unwrap();
-    println!("wrote {written} shards and 4 manifests under {}", root.display());
+    println!(
+        "wrote {written} shards and 4 manifests under {}",
+        root.display()
+    );
 }

@@ -58,11 +58,11 @@ impl ShardEntry {
     pub fn checksum_value(&self) -> Result<u64, FormatError> {
         self.checksum
             .strip_prefix("xxh3-64:")
-            .filter(|hex| hex.len() == 16)
+            .filter(|hex| hex.len() == 16 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
             .and_then(|hex| u64::from_str_radix(hex, 16).ok())
             .ok_or_else(|| {
                 FormatError::BadManifest(format!(
-                    "shard {:?}: checksum {:?} is not \"xxh3-64:\" followed by 16 hex digits",
+                    "shard {:?}: checksum {:?} is not \"xxh3-64:\" followed by 16 lowercase hex digits",
                     self.key, self.checksum
                 ))
             })
@@ -105,28 +105,17 @@ impl Manifest {
         }
         // Read the version first, so a newer manifest fails as "unsupported version" rather than
         // on whichever field changed.
-        #[derive(Deserialize)]
-        struct Head {
-            format: Option<String>,
-            version: Option<u32>,
-        }
-        let head: Head = serde_json::from_slice(bytes)
-            .map_err(|e| FormatError::BadManifest(format!("not a JSON object: {e}")))?;
-        if head.format.as_deref() != Some(FORMAT) {
-            return Err(FormatError::BadManifest(format!(
-                "\"format\" is {:?}, expected {FORMAT:?}",
-                head.format
-            )));
-        }
-        match head.version {
-            Some(VERSION) => {}
-            Some(v) => {
-                return Err(FormatError::BadManifest(format!(
-                    "version {v} is not supported (this reader knows {VERSION}); upgrade s3vec"
-                )));
-            }
-            None => return Err(FormatError::BadManifest("\"version\" is missing".into())),
-        }
+        let head: serde_json::Value = serde_json::from_slice(bytes)
+            .map_err(|e| FormatError::BadManifest(format!("not valid JSON: {e}")))?;
+        let Some(head) = head.as_object() else {
+            return Err(FormatError::BadManifest(
+                "the manifest must be a JSON object".into(),
+            ));
+        };
+        check_format_and_version(
+            head.get("format").and_then(|f| f.as_str()),
+            head.get("version"),
+        )?;
         let manifest: Manifest =
             serde_json::from_slice(bytes).map_err(|e| FormatError::BadManifest(e.to_string()))?;
         manifest.validate()?;
@@ -136,6 +125,10 @@ impl Manifest {
     /// Checks the invariants [`Manifest::decode`] relies on; writers call it before publishing.
     pub fn validate(&self) -> Result<(), FormatError> {
         let bad = |m: String| Err(FormatError::BadManifest(m));
+        check_format_and_version(
+            Some(&self.format),
+            Some(&serde_json::Value::from(self.version)),
+        )?;
         if self.dims == 0 || self.dims > MAX_DIMS {
             return Err(FormatError::BadDims(u64::from(self.dims)));
         }
@@ -204,9 +197,30 @@ impl Manifest {
     }
 }
 
+fn check_format_and_version(
+    format: Option<&str>,
+    version: Option<&serde_json::Value>,
+) -> Result<(), FormatError> {
+    if format != Some(FORMAT) {
+        return Err(FormatError::BadManifest(format!(
+            "\"format\" is {format:?}, expected {FORMAT:?}"
+        )));
+    }
+    match version {
+        None => Err(FormatError::BadManifest("\"version\" is missing".into())),
+        Some(v) if v.as_u64() == Some(u64::from(VERSION)) => Ok(()),
+        Some(v) => Err(FormatError::BadManifest(format!(
+            "version {v} is not supported (this reader knows {VERSION}); upgrade s3vec"
+        ))),
+    }
+}
+
+/// Keys are relative paths under the collection prefix. Backslashes and control characters are
+/// refused because browsers' URL parsing treats `\` as `/`, which would escape the prefix.
 fn is_safe_key(key: &str) -> bool {
     !key.is_empty()
         && key.len() <= MAX_ID_BYTES
+        && !key.chars().any(|c| c == '\\' || c.is_control())
         && key
             .split('/')
             .all(|seg| !seg.is_empty() && seg != "." && seg != "..")

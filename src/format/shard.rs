@@ -171,6 +171,9 @@ pub fn encode_shard(shard: &Shard) -> Result<Vec<u8>, FormatError> {
                     scales.len()
                 )));
             }
+            if let Some(i) = codes.iter().position(|&c| c == i8::MIN) {
+                return Err(i8_min(i / dims, i % dims));
+            }
             if let Some(row) = scales.iter().position(|s| !s.is_finite() || *s < 0.0) {
                 return Err(FormatError::BadDocument {
                     row: row as u64,
@@ -200,8 +203,18 @@ pub fn encode_shard(shard: &Shard) -> Result<Vec<u8>, FormatError> {
     let meta_json: Vec<Vec<u8>> = shard
         .docs
         .iter()
-        .map(|d| match &d.metadata {
-            Some(m) => serde_json::to_vec(m).map_err(|e| FormatError::Encode(e.to_string())),
+        .enumerate()
+        .map(|(row, d)| match &d.metadata {
+            Some(m) => {
+                let depth = m.values().map(json_depth).max().unwrap_or(0) + 1;
+                if depth > MAX_METADATA_DEPTH {
+                    return Err(FormatError::BadDocument {
+                        row: row as u64,
+                        problem: format!("metadata is nested {depth} levels deep; the limit is {MAX_METADATA_DEPTH}"),
+                    });
+                }
+                serde_json::to_vec(m).map_err(|e| FormatError::Encode(e.to_string()))
+            }
             None => Ok(Vec::new()),
         })
         .collect::<Result<_, _>>()?;
@@ -254,6 +267,30 @@ fn non_finite(row: usize, dim: usize) -> FormatError {
         row: row as u64,
         problem: format!("vector component {dim} is NaN or infinite"),
     }
+}
+
+fn i8_min(row: usize, dim: usize) -> FormatError {
+    FormatError::BadDocument {
+        row: row as u64,
+        problem: format!("i8 code at component {dim} is -128; the symmetric range is -127..=127"),
+    }
+}
+
+/// serde_json refuses to parse JSON nested deeper than 128 levels, so a writer must not produce it.
+const MAX_METADATA_DEPTH: usize = 100;
+
+fn json_depth(root: &Value) -> usize {
+    let mut deepest = 0;
+    let mut stack = vec![(root, 1usize)];
+    while let Some((v, depth)) = stack.pop() {
+        deepest = deepest.max(depth);
+        match v {
+            Value::Array(items) => stack.extend(items.iter().map(|i| (i, depth + 1))),
+            Value::Object(map) => stack.extend(map.values().map(|i| (i, depth + 1))),
+            _ => {}
+        }
+    }
+    deepest
 }
 
 fn check_binary_padding(bytes: &[u8], dims: usize) -> Result<(), FormatError> {
@@ -410,6 +447,9 @@ pub fn decode_shard(bytes: &[u8]) -> Result<ShardRef<'_>, FormatError> {
             }
         }
         Dtype::I8 => {
+            if let Some(i) = vectors.iter().position(|&b| b as i8 == i8::MIN) {
+                return Err(i8_min(i / dims as usize, i % dims as usize));
+            }
             if let Some(row) = scales
                 .chunks_exact(4)
                 .map(read_f32)
