@@ -33,7 +33,7 @@ setup-apt:
 lint:
 	cargo fmt --check
 	cargo clippy --workspace --all-targets -- -D warnings
-	cargo clippy -p s3vec --all-targets $(WASM) -- -D warnings
+	cargo clippy -p s3vec --lib --tests $(WASM) -- -D warnings
 
 test-native:
 	cargo test --workspace

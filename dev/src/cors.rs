@@ -131,7 +131,10 @@ impl Cors {
         {
             out.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, v);
         }
-        out.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from(MAX_AGE_SECS));
+        out.insert(
+            header::ACCESS_CONTROL_MAX_AGE,
+            HeaderValue::from(MAX_AGE_SECS),
+        );
         out.append(
             header::VARY,
             HeaderValue::from_static("Access-Control-Request-Headers"),

@@ -82,6 +82,7 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -153,8 +154,7 @@ async fn run(args: Args) -> Result<(), String> {
         session_lifetime_override: args.test_session_lifetime_secs.map(Duration::from_secs),
     };
     // Build the service now so that a bad data directory fails before the ready file.
-    let front =
-        s3vec_dev::s3::Front::new(&shared, &s3_options).map_err(|e| e.to_string())?;
+    let front = s3vec_dev::s3::Front::new(&shared, &s3_options).map_err(|e| e.to_string())?;
     let s3_shutdown = shared.shutdown.clone();
     servers.spawn(async move {
         (
@@ -164,15 +164,21 @@ async fn run(args: Args) -> Result<(), String> {
     });
     tracing::info!("S3 and STS on {s3_url}, data in {}", data_dir.display());
 
-    // ---- Bedrock (dev/src/bedrock/, owned by the Bedrock service's author) ----
-    // Contract (dev/README.md, "Adding a service"): bind with `bind(port)`, then spawn
-    //     s3vec_dev::bedrock::serve(listener, shared.clone()) -> std::io::Result<()>
-    // which returns once `shared.shutdown` fires, and set `bedrock_url = Some(url)`.
+    // ---- Bedrock (dev/src/bedrock/; its author wires it here) ----
+    // Flatten `s3vec_dev::bedrock::cli::BedrockArgs` into `Args`, then replace the refusal below
+    // with:
+    //     let (listener, url) = bind(port).await.map_err(|e| e.to_string())?;
+    //     let state = s3vec_dev::bedrock::cli::start(&args.bedrock, &shared).await?;
+    //     let stop = shared.shutdown.clone().signalled();
+    //     servers.spawn(async move {
+    //         ("bedrock", s3vec_dev::bedrock::serve(listener, state, stop).await)
+    //     });
+    //     bedrock_url = Some(url);
+    // (`serve` must return once `stop` resolves; see dev/README.md, "Adding a service".)
     let bedrock_url: Option<String> = None;
     if let Some(port) = args.bedrock_port {
-        // Replace this refusal with the bind + spawn above once `bedrock::serve` exists.
         return Err(format!(
-            "--bedrock-port {port}: the Bedrock service is not part of this build yet"
+            "--bedrock-port {port}: the Bedrock service is not wired into this build yet"
         ));
     }
     // ---- end of Bedrock ----
@@ -189,7 +195,8 @@ async fn run(args: Args) -> Result<(), String> {
             "data_dir": data_dir,
             "pid": std::process::id(),
         });
-        write_ready_file(path, &ready).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        write_ready_file(path, &ready)
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     }
 
     // Run until a signal, or until a server stops by itself (an error).
@@ -222,6 +229,9 @@ async fn run(args: Args) -> Result<(), String> {
 /// Writes the file whole or not at all (readers poll for it), readable by its owner only: it
 /// holds the root secret.
 fn write_ready_file(path: &Path, value: &serde_json::Value) -> std::io::Result<()> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)?;
+    }
     let tmp = path.with_extension(format!("tmp{}", std::process::id()));
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);

@@ -2,17 +2,17 @@
 //! rules and the shutdown signal, plus the accept loop that serves one hyper service on a
 //! listener until shutdown.
 //!
-//! The contract for a service of the stack (S3 + STS in [`crate::s3`], Bedrock in
-//! `crate::bedrock`) is
+//! A service of the stack gets a bound listener (127.0.0.1, port from the command line, 0 for a
+//! free one, bound before the ready file is written) and the [`Shared`] state, serves until
+//! `shared.shutdown` fires, then lets in-flight requests finish briefly and returns:
 //!
 //! ```ignore
-//! pub async fn serve(listener: tokio::net::TcpListener, shared: stack::Shared) -> std::io::Result<()>
+//! // S3 + STS
+//! s3::serve(listener, shared.clone(), s3::Options { .. }).await?;
+//! // Bedrock: its state is built from the shared credentials, region and CORS origins
+//! let state = bedrock::cli::start(&args.bedrock, &shared).await?;
+//! bedrock::serve(listener, state, shared.shutdown.clone().signalled()).await?;
 //! ```
-//!
-//! which answers requests on `listener` until `shared.shutdown` fires, then lets in-flight
-//! requests finish (a few seconds at most) and returns. `s3vec-dev` binds the listener (on
-//! 127.0.0.1, port from the command line, 0 for a free one) before calling `serve`, so the
-//! port is known and written to the ready file before the first request arrives.
 
 use crate::cors::Cors;
 use crate::creds::CredentialStore;
@@ -63,6 +63,11 @@ impl Shutdown {
     /// Resolves once shutdown has been triggered (or its trigger dropped).
     pub async fn wait(&mut self) {
         let _ = self.0.wait_for(|stopping| *stopping).await;
+    }
+
+    /// [`Self::wait`] as an owned future, for APIs that take `impl Future<Output = ()>`.
+    pub async fn signalled(mut self) {
+        self.wait().await;
     }
 }
 
@@ -219,7 +224,10 @@ mod tests {
             credential_scope(&http::HeaderMap::new(), &uri).map(|s| s.2),
             Some("us-east-1".into())
         );
-        assert_eq!(credential_scope(&http::HeaderMap::new(), &"/".parse().unwrap()), None);
+        assert_eq!(
+            credential_scope(&http::HeaderMap::new(), &"/".parse().unwrap()),
+            None
+        );
     }
 
     #[test]

@@ -101,6 +101,7 @@ impl Sts {
         headers: &HeaderMap,
         body: &[u8],
         now: SystemTime,
+        request_id: &str,
     ) -> Result<String, StsError> {
         let params: HashMap<String, String> = form_urlencoded::parse(body).into_owned().collect();
         let action = params.get("Action").map(String::as_str).unwrap_or("");
@@ -162,10 +163,9 @@ impl Sts {
                 format!("Could not find operation {action} for version {v}"),
             ));
         }
-        let request_id = stack::uuid();
         match action {
-            "AssumeRole" => self.assume_role(&caller, &params, now, &request_id),
-            "GetCallerIdentity" => Ok(get_caller_identity(&caller, &request_id)),
+            "AssumeRole" => self.assume_role(&caller, &params, now, request_id),
+            "GetCallerIdentity" => Ok(get_caller_identity(&caller, request_id)),
             "" => Err(StsError::new(
                 StatusCode::BAD_REQUEST,
                 "MissingAction",
@@ -318,6 +318,7 @@ impl S3Route for Sts {
                 &req.headers,
                 &body,
                 SystemTime::now(),
+                &request_id,
             ),
         };
         let (status, xml) = match result {
@@ -325,8 +326,10 @@ impl S3Route for Sts {
             Err(e) => (e.status, e.to_xml(&request_id)),
         };
         let mut resp = S3Response::with_status(Body::from(xml), status);
-        resp.headers
-            .insert(http::header::CONTENT_TYPE, HeaderValue::from_static("text/xml"));
+        resp.headers.insert(
+            http::header::CONTENT_TYPE,
+            HeaderValue::from_static("text/xml"),
+        );
         if let Ok(v) = HeaderValue::from_str(&request_id) {
             resp.headers.insert("x-amzn-requestid", v);
         }
@@ -523,6 +526,7 @@ mod tests {
             &HeaderMap::new(),
             body.as_bytes(),
             SystemTime::UNIX_EPOCH + Duration::from_secs(1_750_000_000),
+            "rid",
         )
     }
 
@@ -549,13 +553,16 @@ mod tests {
         assert!(xml.starts_with(
             "<AssumeRoleResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">"
         ));
-        assert!(xml.contains("<Expiration>2025-06-15T15:21:40Z</Expiration>"), "{xml}");
+        assert!(
+            xml.contains("<Expiration>2025-06-15T15:21:40Z</Expiration>"),
+            "{xml}"
+        );
         assert!(
             xml.contains("<Arn>arn:aws:sts::000000000000:assumed-role/s3vec-browser/web</Arn>")
         );
         assert!(xml.contains("<AccessKeyId>ASIA"));
         assert!(!xml.contains("PackedPolicySize"));
-        assert!(xml.contains("<ResponseMetadata>"));
+        assert!(xml.contains("<ResponseMetadata>\n    <RequestId>rid</RequestId>"));
     }
 
     #[test]
@@ -584,7 +591,8 @@ mod tests {
         )
         .unwrap_err();
         assert!(
-            e.message.starts_with("3 validation errors detected: Value null at 'roleArn'"),
+            e.message
+                .starts_with("3 validation errors detected: Value null at 'roleArn'"),
             "{}",
             e.message
         );
@@ -617,33 +625,99 @@ mod tests {
     fn only_root_assumes_roles_and_scope_is_checked() {
         let s = sts();
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_750_000_000);
-        let session = s.creds.issue(None, Duration::from_secs(900), now, "arn:aws:sts::000000000000:assumed-role/r/x");
+        let session = s.creds.issue(
+            None,
+            Duration::from_secs(900),
+            now,
+            "arn:aws:sts::000000000000:assumed-role/r/x",
+        );
         let mut h = HeaderMap::new();
-        h.insert("x-amz-security-token", session.session_token.parse().unwrap());
-        let body = form(&[("Action", "AssumeRole"), ("RoleArn", ROLE), ("RoleSessionName", "web")]);
+        h.insert(
+            "x-amz-security-token",
+            session.session_token.parse().unwrap(),
+        );
+        let body = form(&[
+            ("Action", "AssumeRole"),
+            ("RoleArn", ROLE),
+            ("RoleSessionName", "web"),
+        ]);
         let e = s
-            .handle(Some(&session.access_key_id), Some("sts"), Some("us-east-1"), &h, body.as_bytes(), now)
+            .handle(
+                Some(&session.access_key_id),
+                Some("sts"),
+                Some("us-east-1"),
+                &h,
+                body.as_bytes(),
+                now,
+                "rid",
+            )
             .unwrap_err();
-        assert_eq!((e.status, e.code.as_str()), (StatusCode::FORBIDDEN, "AccessDenied"));
+        assert_eq!(
+            (e.status, e.code.as_str()),
+            (StatusCode::FORBIDDEN, "AccessDenied")
+        );
         let who = s
-            .handle(Some(&session.access_key_id), Some("sts"), Some("us-east-1"), &h, b"Action=GetCallerIdentity", now)
+            .handle(
+                Some(&session.access_key_id),
+                Some("sts"),
+                Some("us-east-1"),
+                &h,
+                b"Action=GetCallerIdentity",
+                now,
+                "rid",
+            )
             .unwrap();
-        assert!(who.contains("<Arn>arn:aws:sts::000000000000:assumed-role/r/x</Arn>"), "{who}");
+        assert!(
+            who.contains("<Arn>arn:aws:sts::000000000000:assumed-role/r/x</Arn>"),
+            "{who}"
+        );
         assert!(who.contains("<UserId>AROA"));
         let e = s
-            .handle(Some(&session.access_key_id), Some("sts"), Some("us-east-1"), &HeaderMap::new(), body.as_bytes(), now)
+            .handle(
+                Some(&session.access_key_id),
+                Some("sts"),
+                Some("us-east-1"),
+                &HeaderMap::new(),
+                body.as_bytes(),
+                now,
+                "rid",
+            )
             .unwrap_err();
         assert_eq!(e.code, "InvalidClientTokenId");
         let e = s
-            .handle(Some("AKIAROOT"), Some("s3"), Some("us-east-1"), &HeaderMap::new(), body.as_bytes(), now)
+            .handle(
+                Some("AKIAROOT"),
+                Some("s3"),
+                Some("us-east-1"),
+                &HeaderMap::new(),
+                body.as_bytes(),
+                now,
+                "rid",
+            )
             .unwrap_err();
         assert_eq!(e.code, "SignatureDoesNotMatch");
         let e = s
-            .handle(Some("AKIAROOT"), Some("sts"), Some("eu-west-1"), &HeaderMap::new(), body.as_bytes(), now)
+            .handle(
+                Some("AKIAROOT"),
+                Some("sts"),
+                Some("eu-west-1"),
+                &HeaderMap::new(),
+                body.as_bytes(),
+                now,
+                "rid",
+            )
             .unwrap_err();
         assert_eq!(e.code, "SignatureDoesNotMatch");
         let e = s
-            .handle(None, None, None, &HeaderMap::new(), body.as_bytes(), now)
+            .handle(
+                None,
+                None,
+                None,
+                &HeaderMap::new(),
+                body.as_bytes(),
+                now,
+                "rid",
+            )
             .unwrap_err();
         assert_eq!(e.code, "MissingAuthenticationToken");
     }

@@ -172,22 +172,32 @@ fn invalid_token() -> S3Error {
     )
 }
 
+/// Whether a request is signed with Signature Version 2 (header or presigned URL). The front
+/// layer refuses those before s3s sees them, as AWS does for every bucket created since June 2020.
+pub fn is_sig_v2(headers: &http::HeaderMap, uri: &http::Uri) -> bool {
+    let header = headers
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("AWS "));
+    let query = uri
+        .query()
+        .is_some_and(|q| form_urlencoded::parse(q.as_bytes()).any(|(k, _)| k == "AWSAccessKeyId"));
+    header || query
+}
+
 /// The session token: the `x-amz-security-token` header, or the presigned URL's parameter.
 fn security_token(headers: &http::HeaderMap, uri: &http::Uri) -> Option<String> {
     if let Some(v) = headers.get("x-amz-security-token") {
         return v.to_str().ok().map(str::to_string);
     }
     form_urlencoded::parse(uri.query()?.as_bytes())
-        .find(|(k, _)| k == "X-Amz-Security-Token")
+        .find(|(k, _)| k.eq_ignore_ascii_case("X-Amz-Security-Token"))
         .map(|(_, v)| v.into_owned())
 }
 
 fn session_policy<T>(req: &S3Request<T>) -> Option<(Principal, Arc<Policy>)> {
     match req.extensions.get::<Principal>()? {
-        Principal::Session(s) => Some((
-            Principal::Session(s.clone()),
-            s.policy.clone()?,
-        )),
+        Principal::Session(s) => Some((Principal::Session(s.clone()), s.policy.clone()?)),
         Principal::Root => None,
     }
 }
@@ -246,8 +256,12 @@ pub fn request_facts(op: &str, path: &S3Path, uri: &http::Uri) -> (String, Strin
         "ListBuckets" | "ListDirectoryBuckets" => "s3:ListAllMyBuckets".into(),
         "ListMultipartUploads" => "s3:ListBucketMultipartUploads".into(),
         "ListParts" => "s3:ListMultipartUploadParts".into(),
-        "PostObject" | "CreateMultipartUpload" | "UploadPart" | "UploadPartCopy"
-        | "CompleteMultipartUpload" | "CopyObject" => "s3:PutObject".into(),
+        "PostObject"
+        | "CreateMultipartUpload"
+        | "UploadPart"
+        | "UploadPartCopy"
+        | "CompleteMultipartUpload"
+        | "CopyObject" => "s3:PutObject".into(),
         "DeleteObjects" => "s3:DeleteObject".into(),
         "GetBucketCors" => "s3:GetBucketCORS".into(),
         "PutBucketCors" | "DeleteBucketCors" => "s3:PutBucketCORS".into(),
@@ -299,7 +313,9 @@ mod tests {
 
     #[test]
     fn maps_operations_to_iam_actions() {
-        let uri: http::Uri = "/b?list-type=2&prefix=demo%2F&delimiter=%2F".parse().unwrap();
+        let uri: http::Uri = "/b?list-type=2&prefix=demo%2F&delimiter=%2F"
+            .parse()
+            .unwrap();
         let (action, resource, context) = request_facts("ListObjectsV2", &path("b", None), &uri);
         assert_eq!(action, "s3:ListBucket");
         assert_eq!(resource, "arn:aws:s3:::b");
@@ -315,12 +331,18 @@ mod tests {
             ("AbortMultipartUpload", "s3:AbortMultipartUpload"),
         ] {
             let (action, resource, _) = request_facts(op, &path("b", Some("k")), &uri);
-            assert_eq!((action.as_str(), resource.as_str()), (want, "arn:aws:s3:::b/k"));
+            assert_eq!(
+                (action.as_str(), resource.as_str()),
+                (want, "arn:aws:s3:::b/k")
+            );
         }
         let (action, _, _) = request_facts("CreateBucket", &path("b", None), &uri);
         assert_eq!(action, "s3:CreateBucket");
         let (action, resource, _) = request_facts("ListBuckets", &S3Path::Root, &uri);
-        assert_eq!((action.as_str(), resource.as_str()), ("s3:ListAllMyBuckets", "arn:aws:s3:::*"));
+        assert_eq!(
+            (action.as_str(), resource.as_str()),
+            ("s3:ListAllMyBuckets", "arn:aws:s3:::*")
+        );
     }
 
     #[test]
@@ -339,27 +361,84 @@ mod tests {
         );
         let who = Principal::Session(s.clone());
         let none = Context::new();
-        assert!(authorize(&who, &policy, "s3:GetObject", "arn:aws:s3:::b/demo/x", &none).is_ok());
-        let e = authorize(&who, &policy, "s3:PutObject", "arn:aws:s3:::b/demo/x", &none).unwrap_err();
+        assert!(
+            authorize(
+                &who,
+                &policy,
+                "s3:GetObject",
+                "arn:aws:s3:::b/demo/x",
+                &none
+            )
+            .is_ok()
+        );
+        let e = authorize(
+            &who,
+            &policy,
+            "s3:PutObject",
+            "arn:aws:s3:::b/demo/x",
+            &none,
+        )
+        .unwrap_err();
         assert_eq!(e.code(), &s3s::S3ErrorCode::AccessDenied);
-        assert!(e.message().unwrap().contains("because no session policy allows the s3:PutObject action"));
-        let e = authorize(&who, &policy, "s3:GetObject", "arn:aws:s3:::b/demo/secret", &none).unwrap_err();
+        assert!(
+            e.message()
+                .unwrap()
+                .contains("because no session policy allows the s3:PutObject action")
+        );
+        let e = authorize(
+            &who,
+            &policy,
+            "s3:GetObject",
+            "arn:aws:s3:::b/demo/secret",
+            &none,
+        )
+        .unwrap_err();
         assert!(e.message().unwrap().contains("explicit deny"));
 
         // Token handling.
         assert_eq!(
-            authenticate(&creds, &s.access_key_id, None).unwrap_err().code(),
+            authenticate(&creds, &s.access_key_id, None)
+                .unwrap_err()
+                .code(),
             &s3s::S3ErrorCode::InvalidAccessKeyId
         );
         assert_eq!(
-            authenticate(&creds, &s.access_key_id, Some("nope")).unwrap_err().code(),
+            authenticate(&creds, &s.access_key_id, Some("nope"))
+                .unwrap_err()
+                .code(),
             &s3s::S3ErrorCode::InvalidToken
         );
         assert!(authenticate(&creds, &s.access_key_id, Some(&s.session_token)).is_ok());
         assert_eq!(
-            authenticate(&creds, "AKIAROOT", Some("x")).unwrap_err().code(),
+            authenticate(&creds, "AKIAROOT", Some("x"))
+                .unwrap_err()
+                .code(),
             &s3s::S3ErrorCode::InvalidToken
         );
+    }
+
+    #[test]
+    fn recognises_signature_v2() {
+        let mut h = http::HeaderMap::new();
+        assert!(is_sig_v2(
+            &h,
+            &"/b/k?AWSAccessKeyId=AKID&Signature=x&Expires=1"
+                .parse()
+                .unwrap()
+        ));
+        assert!(!is_sig_v2(&h, &"/b/k?X-Amz-Credential=x".parse().unwrap()));
+        h.insert(
+            http::header::AUTHORIZATION,
+            "AWS AKID:c2lnbmF0dXJl".parse().unwrap(),
+        );
+        assert!(is_sig_v2(&h, &"/b/k".parse().unwrap()));
+        h.insert(
+            http::header::AUTHORIZATION,
+            "AWS4-HMAC-SHA256 Credential=AKID/20250101/us-east-1/s3/aws4_request"
+                .parse()
+                .unwrap(),
+        );
+        assert!(!is_sig_v2(&h, &"/b/k".parse().unwrap()));
     }
 
     #[test]
@@ -369,6 +448,9 @@ mod tests {
         assert_eq!(security_token(&h, &uri).as_deref(), Some("a+b"));
         h.insert("x-amz-security-token", "hdr".parse().unwrap());
         assert_eq!(security_token(&h, &uri).as_deref(), Some("hdr"));
-        assert_eq!(security_token(&http::HeaderMap::new(), &"/b".parse().unwrap()), None);
+        assert_eq!(
+            security_token(&http::HeaderMap::new(), &"/b".parse().unwrap()),
+            None
+        );
     }
 }

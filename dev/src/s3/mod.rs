@@ -8,7 +8,7 @@ pub mod access;
 
 use crate::cors::{Cors, Refusal};
 use crate::stack::{self, Shared, xml_escape};
-use crate::sts::{StsError, Sts};
+use crate::sts::{Sts, StsError};
 use bytes::Bytes;
 use http::header::{self, HeaderValue};
 use http::{Method, Request, Response, StatusCode};
@@ -87,15 +87,27 @@ impl Front {
         if let Some(o) = req.headers().get(header::ORIGIN) {
             origin.insert(header::ORIGIN, o.clone());
         }
-        if req.method() == Method::OPTIONS {
-            return Ok(self.preflight(&req, &request_id, &host_id));
-        }
         // S3 has no `POST /`: all of those are STS's, whatever went wrong with them.
         let is_sts = req.method() == Method::POST && req.uri().path() == "/";
-        let mut resp = self.s3.call(req).await.map_err(BoxError::from)?;
-        if resp.status().is_client_error() || resp.status().is_server_error() {
-            resp = reword_error(resp, is_sts, &request_id, &host_id).await;
-        }
+        let is_preflight = req.method() == Method::OPTIONS;
+        let mut resp = if is_preflight {
+            self.preflight(&req, &request_id, &host_id)
+        } else if !is_sts && access::is_sig_v2(req.headers(), req.uri()) {
+            s3_error_response(
+                StatusCode::BAD_REQUEST,
+                "InvalidRequest",
+                "The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256.",
+                &request_id,
+                &host_id,
+            )
+        } else {
+            let resp = self.s3.call(req).await.map_err(BoxError::from)?;
+            if resp.status().is_client_error() || resp.status().is_server_error() {
+                reword_error(resp, is_sts, &request_id, &host_id).await
+            } else {
+                resp
+            }
+        };
         let headers = resp.headers_mut();
         if is_sts {
             if !headers.contains_key("x-amzn-requestid")
@@ -112,7 +124,10 @@ impl Front {
             }
             headers.insert(header::SERVER, HeaderValue::from_static("AmazonS3"));
         }
-        self.cors.decorate(&origin, headers);
+        // A preflight carries its own grant, or none when refused.
+        if !is_preflight {
+            self.cors.decorate(&origin, headers);
+        }
         Ok(resp)
     }
 
@@ -177,8 +192,10 @@ fn s3_error_response(
 ) -> Response<Body> {
     let mut resp = Response::new(Body::from(s3_error_xml(code, message, request_id, host_id)));
     *resp.status_mut() = status;
-    resp.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/xml"));
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/xml"),
+    );
     resp
 }
 
@@ -300,7 +317,10 @@ mod tests {
     fn reads_error_documents() {
         let xml = "<?xml version=\"1.0\"?><Error><Code>NoSuchKey</Code><Message>a &amp; b</Message></Error>";
         assert_eq!(xml_text(xml, "Code"), Some("NoSuchKey"));
-        assert_eq!(xml_text(xml, "Message").map(xml_unescape).as_deref(), Some("a & b"));
+        assert_eq!(
+            xml_text(xml, "Message").map(xml_unescape).as_deref(),
+            Some("a & b")
+        );
         assert_eq!(xml_text(xml, "RequestId"), None);
     }
 }
