@@ -38,7 +38,7 @@ impl Mode {
         match self {
             Mode::Exact => 1,
             Mode::Int8 => 4,
-            Mode::Binary => 20,
+            Mode::Binary => 32,
         }
     }
 
@@ -369,11 +369,13 @@ impl Collection {
                 let q_scale = quantize_i8(&q[..self.dims], &mut codes[..self.dims]);
                 let wide = crate::rank::dot_i8::widen_query(&codes);
                 let i8s = self.i8s.as_slice::<i8>();
+                let stride = self.i8_stride;
+                // Both operands sliced to `stride`, so the kernel's length check folds away.
                 let rough = self.scan(
                     &candidates,
                     pool,
                     |row| {
-                        dot_i8(&i8s[row * self.i8_stride..][..self.i8_stride], &wide) as f32
+                        dot_i8(&i8s[row * stride..][..stride], &wide[..stride]) as f32
                             * (q_scale * self.scales[row])
                     },
                     &by_row,
@@ -386,18 +388,28 @@ impl Collection {
                 let mut words = vec![0u64; self.words];
                 binary::bytes_to_words(&packed, &mut words);
                 let bits = self.bits.as_slice::<u64>();
-                let hamming =
-                    |row: usize| hamming_distance(&bits[row * self.words..][..self.words], &words);
+                let n = self.words;
+                // Both operands sliced to `n`: the kernel's length check then folds away. A
+                // function, not a closure shared by the two scans, so each scan inlines it.
+                #[inline(always)]
+                fn hamming(bits: &[u64], words: &[u64], n: usize, row: usize) -> u32 {
+                    hamming_distance(&bits[row * n..][..n], &words[..n])
+                }
                 if binary_only {
                     let dims = self.dims as f32;
                     self.scan(
                         &candidates,
                         k,
-                        |row| 1.0 - 2.0 * hamming(row) as f32 / dims,
+                        |row| 1.0 - 2.0 * hamming(bits, &words, n, row) as f32 / dims,
                         &by_id,
                     )
                 } else {
-                    let rough = self.scan(&candidates, pool, |row| -(hamming(row) as f32), &by_row);
+                    let rough = self.scan(
+                        &candidates,
+                        pool,
+                        |row| -(hamming(bits, &words, n, row) as f32),
+                        &by_row,
+                    );
                     self.rerank(&rough, k, &q, &by_id)
                 }
             }
@@ -433,7 +445,19 @@ impl Collection {
         tie: &impl Fn(u32, u32) -> Ordering,
     ) -> Vec<Scored> {
         let mut top = TopK::new(k);
-        let mut offer = |row: usize| {
+        // One loop with one call of `score`, so LLVM inlines the kernel into it even at
+        // opt-level "s" (with a call site per candidate kind, neither the per-row closure nor
+        // the kernel was inlined: two calls per row).
+        let count = match candidates {
+            Candidates::AllLive => self.docs.len(),
+            Candidates::Rows(rows) => rows.len(),
+        };
+        for i in 0..count {
+            let row = match candidates {
+                Candidates::AllLive if self.live[i] => i,
+                Candidates::AllLive => continue,
+                Candidates::Rows(rows) => rows[i] as usize,
+            };
             let s = score(row);
             if top.admits(s) {
                 top.push(
@@ -444,12 +468,6 @@ impl Collection {
                     tie,
                 );
             }
-        };
-        match candidates {
-            Candidates::AllLive => (0..self.docs.len())
-                .filter(|&r| self.live[r])
-                .for_each(&mut offer),
-            Candidates::Rows(rows) => rows.iter().for_each(|&r| offer(r as usize)),
         }
         top.into_sorted(tie)
     }

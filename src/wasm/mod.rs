@@ -23,7 +23,7 @@ export interface SearchOptions {
   k?: number;
   /** "exact" (default) ranks every f32 vector; "int8" and "binary" rank quantized vectors and rerank the best `k × oversample` with f32. */
   mode?: SearchMode;
-  /** Candidates per result for "int8" (default 4) and "binary" (default 20). */
+  /** Candidates per result for "int8" (default 4) and "binary" (default 32). */
   oversample?: number;
   /** Applied before ranking. */
   filter?: Filter;
