@@ -3,8 +3,10 @@
 //! - [`format`]: the shard and manifest formats (pure).
 //! - [`rank`]: similarity kernels and top-k (pure).
 //! - [`index`]: a collection of loaded shards that answers searches.
+//! - [`aws`]: SigV4, credentials, and the S3, STS and Bedrock clients (native and wasm32).
 //! - `wasm` (wasm32 only): the JavaScript bindings.
 
+pub mod aws;
 pub mod filter;
 pub mod format;
 pub mod index;
