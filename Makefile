@@ -38,13 +38,14 @@ lint:
 test-native:
 	cargo test --workspace
 
+# The wasm tests run with a live local stack, so the real transport (fetch) is exercised too.
 test-wasm-node:
-	cargo test -p s3vec $(WASM)
+	scripts/with-stack.sh cargo test -p s3vec $(WASM)
 
 # The same wasm tests in headless Chromium (flags in webdriver.json). Without both variables the
 # runner would fall back to node, or "pass" with 0 tests.
 test-wasm-browser:
-	WASM_BINDGEN_USE_BROWSER=1 CHROMEDRIVER=/usr/bin/chromedriver cargo test -p s3vec $(WASM)
+	WASM_BINDGEN_USE_BROWSER=1 CHROMEDRIVER=/usr/bin/chromedriver scripts/with-stack.sh cargo test -p s3vec $(WASM)
 
 # The JavaScript API, through the built package, under node's test runner.
 test-js: pkg-node

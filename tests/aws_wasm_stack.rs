@@ -9,7 +9,8 @@
 //!   cargo test -p s3vec --target wasm32-unknown-unknown --test aws_wasm_stack
 //! ```
 //!
-//! (natively too, without `--target`). Without the variable the test checks nothing.
+//! (natively too, without `--target`). `make test` does this through `scripts/with-stack.sh`.
+//! Without the variable the test checks nothing, and fails when built with `CI` set.
 #![cfg_attr(target_arch = "wasm32", allow(clippy::arc_with_non_send_sync))]
 
 use http::Method;
@@ -40,6 +41,11 @@ fn stack() -> Option<(S3Client, Runtime)> {
 #[wasm_bindgen_test(unsupported = tokio::test)]
 async fn s3_round_trip_through_the_platform_transport() {
     let Some((s3, runtime)) = stack() else {
+        // `make test` (and so CI) always provides a stack through scripts/with-stack.sh.
+        assert!(
+            option_env!("CI").is_none(),
+            "S3VEC_TEST_STACK must be set in CI: run the wasm tests through scripts/with-stack.sh"
+        );
         eprintln!("SKIPPED: S3VEC_TEST_STACK was not set when this test was built");
         return;
     };
