@@ -416,7 +416,7 @@ function runSize(s3vec, size, o, bw) {
     return n * words * 8 + rerank;
   };
 
-  const DEFAULT_OS = { exact: 1, int8: 4, binary: 20 }; // Mode::default_oversample in src/index.rs
+  const DEFAULT_OS = { exact: 1, int8: 4, binary: 32 }; // Mode::default_oversample in src/index.rs
   const CURVES = { int8: [1, 2, 3, 4, 8], binary: [1, 2, 4, 8, 16, 32, 64] };
   // No oversample given for the three modes: the crate's default applies.
   const configs = ["exact", "int8", "binary"].map((mode) => ({ k: K, mode }));

@@ -69,6 +69,9 @@ struct Args {
     #[arg(long, value_name = "PORT")]
     bedrock_port: Option<u16>,
 
+    #[command(flatten)]
+    bedrock: s3vec_dev::bedrock::cli::BedrockArgs,
+
     /// Test hook: sessions issued by AssumeRole live this many seconds, whatever
     /// DurationSeconds asked for (so tests can see ExpiredToken without waiting 15 minutes).
     #[arg(long, hide = true, value_name = "SECS")]
@@ -164,22 +167,20 @@ async fn run(args: Args) -> Result<(), String> {
     });
     tracing::info!("S3 and STS on {s3_url}, data in {}", data_dir.display());
 
-    // ---- Bedrock (dev/src/bedrock/; its author wires it here) ----
-    // Flatten `s3vec_dev::bedrock::cli::BedrockArgs` into `Args`, then replace the refusal below
-    // with:
-    //     let (listener, url) = bind(port).await.map_err(|e| e.to_string())?;
-    //     let state = s3vec_dev::bedrock::cli::start(&args.bedrock, &shared).await?;
-    //     let stop = shared.shutdown.clone().signalled();
-    //     servers.spawn(async move {
-    //         ("bedrock", s3vec_dev::bedrock::serve(listener, state, stop).await)
-    //     });
-    //     bedrock_url = Some(url);
-    // (`serve` must return once `stop` resolves; see dev/README.md, "Adding a service".)
-    let bedrock_url: Option<String> = None;
+    // ---- Bedrock (dev/src/bedrock/) ----
+    let mut bedrock_url: Option<String> = None;
     if let Some(port) = args.bedrock_port {
-        return Err(format!(
-            "--bedrock-port {port}: the Bedrock service is not wired into this build yet"
-        ));
+        let (listener, url) = bind(port).await.map_err(|e| e.to_string())?;
+        let state = s3vec_dev::bedrock::cli::start(&args.bedrock, &shared).await?;
+        let stop = shared.shutdown.clone().signalled();
+        servers.spawn(async move {
+            (
+                "bedrock",
+                s3vec_dev::bedrock::serve(listener, state, stop).await,
+            )
+        });
+        tracing::info!("Bedrock on {url}");
+        bedrock_url = Some(url);
     }
     // ---- end of Bedrock ----
 

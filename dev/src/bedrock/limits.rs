@@ -67,10 +67,16 @@ impl Default for Faults {
 impl Faults {
     pub fn validate(&self) -> Result<(), String> {
         if !(0.0..=1.0).contains(&self.error_rate) {
-            return Err(format!("errorRate must be within 0..=1, not {}", self.error_rate));
+            return Err(format!(
+                "errorRate must be within 0..=1, not {}",
+                self.error_rate
+            ));
         }
         if ![500, 503].contains(&self.error_status) {
-            return Err(format!("errorStatus must be 500 or 503, not {}", self.error_status));
+            return Err(format!(
+                "errorStatus must be 500 or 503, not {}",
+                self.error_status
+            ));
         }
         Ok(())
     }
@@ -127,10 +133,7 @@ mod tests {
         assert_eq!(pattern(0.0), [false; 6]);
         assert_eq!(pattern(1.0), [true; 6]);
         assert_eq!(pattern(0.5), [true, false, true, false, true, false]);
-        assert_eq!(
-            pattern(1.0 / 3.0),
-            [true, false, false, true, false, false]
-        );
+        assert_eq!(pattern(1.0 / 3.0), [true, false, false, true, false, false]);
     }
 
     #[test]

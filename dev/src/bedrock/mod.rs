@@ -274,7 +274,11 @@ pub async fn handle(state: &BedrockState, req: Request<Bytes>) -> Response<Full<
 }
 
 /// Adds `x-amzn-RequestId`, and the CORS grant where CORS is on and the origin allowed.
-fn finish(state: &BedrockState, request: &http::request::Parts, response: &mut Response<Full<Bytes>>) {
+fn finish(
+    state: &BedrockState,
+    request: &http::request::Parts,
+    response: &mut Response<Full<Bytes>>,
+) {
     if let Some(cors) = state.cors()
         && !cors::is_preflight(&request.method, &request.headers)
     {
@@ -289,10 +293,7 @@ pub fn error_response(e: &BedrockError) -> Response<Full<Bytes>> {
     *response.status_mut() = e.status;
     let headers = response.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    headers.insert(
-        "x-amzn-ErrorType",
-        HeaderValue::from_static(e.kind),
-    );
+    headers.insert("x-amzn-ErrorType", HeaderValue::from_static(e.kind));
     response
 }
 
@@ -320,12 +321,13 @@ async fn invoke(
         now,
         max_skew: state.max_skew,
     };
-    let verified = sigv4::verify(parts, body, &expect, |key| state.creds.secret_for(key))
-        .map_err(|e| match e {
+    let verified = sigv4::verify(parts, body, &expect, |key| state.creds.secret_for(key)).map_err(
+        |e| match e {
             sigv4::VerifyError::Unsigned => BedrockError::missing_authentication(),
             sigv4::VerifyError::UnknownKey => BedrockError::unrecognized_client(),
             sigv4::VerifyError::Rejected(e) => e,
-        })?;
+        },
+    )?;
     let principal = state
         .creds
         .authenticate(&verified.access_key, verified.session_token.as_deref(), now)
@@ -460,16 +462,16 @@ fn control(
             state.set_rate_limit(rate.as_f64());
         }
         if let Some(f) = faults {
-            state
-                .set_faults(f)
-                .map_err(BedrockError::validation)?;
+            state.set_faults(f).map_err(BedrockError::validation)?;
         }
         if let Some(origins) = update.get("corsOrigins") {
-            state.set_cors(origins.as_array().map(|a| CorsConfig {
-                allowed_origins: a
-                    .iter()
-                    .filter_map(|o| o.as_str().map(str::to_string))
-                    .collect(),
+            state.set_cors(origins.as_array().map(|a| {
+                CorsConfig {
+                    allowed_origins: a
+                        .iter()
+                        .filter_map(|o| o.as_str().map(str::to_string))
+                        .collect(),
+                }
             }));
         }
     } else if parts.method != Method::GET {

@@ -182,7 +182,9 @@ fn parse_authorization(value: &str) -> Result<AuthorizationHeader<'_>, BedrockEr
         ("SignedHeaders", signed_headers),
     ] {
         if v.is_none_or(str::is_empty) {
-            missing.push_str(&format!("Authorization header requires '{name}' parameter. "));
+            missing.push_str(&format!(
+                "Authorization header requires '{name}' parameter. "
+            ));
         }
     }
     if !missing.is_empty() {
@@ -227,7 +229,11 @@ pub fn format_amz_date(t: SystemTime) -> String {
         .unwrap_or_else(|_| "19700101T000000Z".into())
 }
 
-fn check_skew(signed_at: SystemTime, amz_date: &str, expect: &Expect<'_>) -> Result<(), BedrockError> {
+fn check_skew(
+    signed_at: SystemTime,
+    amz_date: &str,
+    expect: &Expect<'_>,
+) -> Result<(), BedrockError> {
     let minutes = expect.max_skew.as_secs() / 60;
     let now = format_amz_date(expect.now);
     if signed_at + expect.max_skew < expect.now {
@@ -246,7 +252,11 @@ fn check_skew(signed_at: SystemTime, amz_date: &str, expect: &Expect<'_>) -> Res
 }
 
 /// The canonical request of SigV4 for a non-S3 service.
-pub fn canonical_request(parts: &http::request::Parts, body: &[u8], signed_headers: &[&str]) -> String {
+pub fn canonical_request(
+    parts: &http::request::Parts,
+    body: &[u8],
+    signed_headers: &[&str],
+) -> String {
     let mut out = String::new();
     out.push_str(parts.method.as_str());
     out.push('\n');

@@ -196,8 +196,7 @@ pub fn vector(request: &InvokeRequest, embedding: &Embedding) -> Vec<f32> {
         l2_normalize(&mut v);
         v
     } else {
-        project::to_dimensions(&embedding.pooled, request.dimensions)
-            .expect("validated dimensions")
+        project::to_dimensions(&embedding.pooled, request.dimensions).expect("validated dimensions")
     }
 }
 
@@ -257,24 +256,59 @@ mod tests {
     #[test]
     fn schema_violations() {
         let cases = [
-            (r#"{"inputText": ""}"#, "#/inputText: expected minLength: 1, actual: 0"),
+            (
+                r#"{"inputText": ""}"#,
+                "#/inputText: expected minLength: 1, actual: 0",
+            ),
             (r#"{}"#, "#: required key [inputText] not found"),
-            (r#"{"inputText": 5}"#, "#/inputText: expected type: String, found: Integer"),
-            (r#"{"inputText": "a", "dimensions": 300}"#, "#/dimensions: 300 is not a valid enum value"),
-            (r#"{"inputText": "a", "dimensions": -1}"#, "#/dimensions: -1 is not a valid enum value"),
-            (r#"{"inputText": "a", "dimensions": "256"}"#, "#/dimensions: expected type: Integer, found: String"),
-            (r#"{"inputText": "a", "dimensions": 256.5}"#, "#/dimensions: expected type: Integer, found: BigDecimal"),
-            (r#"{"inputText": "a", "normalize": "yes"}"#, "#/normalize: expected type: Boolean, found: String"),
-            (r#"{"inputText": "a", "embeddingTypes": "float"}"#, "#/embeddingTypes: expected type: JSONArray, found: String"),
-            (r#"{"inputText": "a", "embeddingTypes": []}"#, "#/embeddingTypes: expected minimum item count: 1, found: 0"),
-            (r#"{"inputText": "a", "embeddingTypes": ["int8"]}"#, "#/embeddingTypes/0: int8 is not a valid enum value"),
-            (r#"{"inputText": "a", "texts": []}"#, "#: extraneous key [texts] is not permitted"),
+            (
+                r#"{"inputText": 5}"#,
+                "#/inputText: expected type: String, found: Integer",
+            ),
+            (
+                r#"{"inputText": "a", "dimensions": 300}"#,
+                "#/dimensions: 300 is not a valid enum value",
+            ),
+            (
+                r#"{"inputText": "a", "dimensions": -1}"#,
+                "#/dimensions: -1 is not a valid enum value",
+            ),
+            (
+                r#"{"inputText": "a", "dimensions": "256"}"#,
+                "#/dimensions: expected type: Integer, found: String",
+            ),
+            (
+                r#"{"inputText": "a", "dimensions": 256.5}"#,
+                "#/dimensions: expected type: Integer, found: BigDecimal",
+            ),
+            (
+                r#"{"inputText": "a", "normalize": "yes"}"#,
+                "#/normalize: expected type: Boolean, found: String",
+            ),
+            (
+                r#"{"inputText": "a", "embeddingTypes": "float"}"#,
+                "#/embeddingTypes: expected type: JSONArray, found: String",
+            ),
+            (
+                r#"{"inputText": "a", "embeddingTypes": []}"#,
+                "#/embeddingTypes: expected minimum item count: 1, found: 0",
+            ),
+            (
+                r#"{"inputText": "a", "embeddingTypes": ["int8"]}"#,
+                "#/embeddingTypes/0: int8 is not a valid enum value",
+            ),
+            (
+                r#"{"inputText": "a", "texts": []}"#,
+                "#: extraneous key [texts] is not permitted",
+            ),
             (r#"["a"]"#, "#: expected type: JSONObject, found: JSONArray"),
         ];
         for (body, detail) in cases {
             assert_eq!(
                 parse(TitanModel::V2, body).unwrap_err(),
-                format!("Malformed input request: {detail}, please reformat your input and try again."),
+                format!(
+                    "Malformed input request: {detail}, please reformat your input and try again."
+                ),
                 "{body}"
             );
         }
@@ -310,7 +344,10 @@ mod tests {
             ),
             Some(TitanModel::V1)
         );
-        assert_eq!(TitanModel::from_model_id("amazon.titan-embed-text-v2"), None);
+        assert_eq!(
+            TitanModel::from_model_id("amazon.titan-embed-text-v2"),
+            None
+        );
         assert_eq!(TitanModel::from_model_id("cohere.embed-english-v3"), None);
     }
 }
