@@ -108,14 +108,7 @@ impl Cors {
         if !ALLOWED_METHODS.contains(&method) {
             return Err(Refusal::NotAllowed);
         }
-        let requested: Vec<String> = request
-            .get_all(header::ACCESS_CONTROL_REQUEST_HEADERS)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .map(|h| h.trim().to_ascii_lowercase())
-            .filter(|h| !h.is_empty())
-            .collect();
+        let requested = requested_headers(request);
         let header_allowed = |h: &str| ALLOWED_HEADERS.iter().any(|p| wildcard(p, h, true));
         if !requested.iter().all(|h| header_allowed(h)) {
             return Err(Refusal::NotAllowed);
@@ -173,6 +166,18 @@ impl Cors {
             out.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, v);
         }
     }
+}
+
+/// The header names a preflight asks for (`Access-Control-Request-Headers`), lower-cased.
+pub fn requested_headers(request: &HeaderMap) -> Vec<String> {
+    request
+        .get_all(header::ACCESS_CONTROL_REQUEST_HEADERS)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|h| h.trim().to_ascii_lowercase())
+        .filter(|h| !h.is_empty())
+        .collect()
 }
 
 fn text(headers: &HeaderMap, name: HeaderName) -> Option<&str> {

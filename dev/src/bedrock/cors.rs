@@ -46,14 +46,7 @@ impl CorsConfig {
         if method.as_bytes() != b"POST" {
             return None;
         }
-        let requested: Vec<String> = request
-            .get_all(header::ACCESS_CONTROL_REQUEST_HEADERS)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .map(|h| h.trim().to_ascii_lowercase())
-            .filter(|h| !h.is_empty())
-            .collect();
+        let requested = crate::cors::requested_headers(request);
         if !requested
             .iter()
             .all(|h| ALLOWED_HEADERS.iter().any(|p| wildcard(p, h, true)))
