@@ -10,7 +10,7 @@
 //! ```
 //!
 //! (natively too, without `--target`). `make test` does this through `scripts/with-stack.sh`.
-//! Without the variable the test checks nothing, and fails when built with `CI` set.
+//! Without the variable the test checks nothing, and under wasm it fails when built with `CI` set.
 #![cfg_attr(target_arch = "wasm32", allow(clippy::arc_with_non_send_sync))]
 
 use http::Method;
@@ -41,9 +41,11 @@ fn stack() -> Option<(S3Client, Runtime)> {
 #[wasm_bindgen_test(unsupported = tokio::test)]
 async fn s3_round_trip_through_the_platform_transport() {
     let Some((s3, runtime)) = stack() else {
-        // `make test` (and so CI) always provides a stack through scripts/with-stack.sh.
+        // `make test` (and so CI) runs the wasm tests through scripts/with-stack.sh, so under
+        // wasm in CI a missing stack is a broken pipeline, not a skip. (Natively,
+        // tests/aws_s3_local.rs starts its own stack and covers the same calls.)
         assert!(
-            option_env!("CI").is_none(),
+            !(cfg!(target_arch = "wasm32") && option_env!("CI").is_some()),
             "S3VEC_TEST_STACK must be set in CI: run the wasm tests through scripts/with-stack.sh"
         );
         eprintln!("SKIPPED: S3VEC_TEST_STACK was not set when this test was built");
