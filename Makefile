@@ -58,6 +58,13 @@ bench: setup pkg-node
 	node --max-old-space-size=8192 bench/rank.mjs
 	cargo bench --bench rank
 
+# Each decoder under libFuzzer for FUZZ_SECONDS (stable Rust: no sanitizer; see fuzz/README.md).
+FUZZ_SECONDS ?= 60
+fuzz:
+	@command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz
+	cargo fuzz run --sanitizer none shard -- -max_total_time=$(FUZZ_SECONDS)
+	cargo fuzz run --sanitizer none manifest -- -dict=fuzz/manifest.dict -max_total_time=$(FUZZ_SECONDS)
+
 clean:
 	cargo clean
 	rm -rf node_modules

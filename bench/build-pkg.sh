@@ -3,8 +3,8 @@
 #   target/pkg-node/s3vec.js + s3vec_bg.wasm
 #
 # Usage: bench/build-pkg.sh [--no-opt]
-#   --no-opt  skip wasm-opt (otherwise run from npm's binaryen@132.0.0, installed into
-#             bench/node_modules on first use; Debian's binaryen 108 emits a broken module).
+#   --no-opt  skip wasm-opt (otherwise run from npm's binaryen@132.0.0, the repository's
+#             package.json, installed on first use; Debian's binaryen 108 emits a broken module).
 #
 # SIMD comes from .cargo/config.toml (+simd128 for wasm32); RUSTFLAGS is deliberately not set,
 # since it would replace those flags. The release profile is opt-level "s" (see DESIGN.md).
@@ -32,9 +32,9 @@ OUT=target/pkg-node
 "$BINDGEN" --target nodejs --out-dir "$OUT" target/wasm32-unknown-unknown/release/s3vec.wasm
 
 if [[ $OPT == 1 ]]; then
-  WASM_OPT=bench/node_modules/binaryen/bin/wasm-opt
+  WASM_OPT=node_modules/.bin/wasm-opt
   if [[ ! -x $WASM_OPT ]]; then
-    npm install --no-save --no-audit --no-fund --prefix bench binaryen@132.0.0 >&2
+    npm ci --no-audit --no-fund >&2   # binaryen@132.0.0, pinned in package.json
   fi
   "$WASM_OPT" --version >&2
   "$WASM_OPT" -O3 --enable-simd --enable-bulk-memory --enable-nontrapping-float-to-int \
