@@ -91,10 +91,7 @@ impl Cors {
         if self.origins.iter().any(|o| o == "*") {
             return Some("*");
         }
-        self.origins
-            .iter()
-            .any(|o| o == origin || (o.contains('*') && wildcard(o, origin, false)))
-            .then_some(origin)
+        origin_matches(&self.origins, origin).then_some(origin)
     }
 
     /// Answers a preflight (`OPTIONS` with `Origin` and `Access-Control-Request-Method`): the
@@ -166,6 +163,14 @@ impl Cors {
             out.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, v);
         }
     }
+}
+
+/// Whether `origin` is one of `patterns`: exact, or with `*` wildcards (`http://localhost:*`).
+/// Shared by the S3 and Bedrock endpoints so both grant the same origins.
+pub fn origin_matches(patterns: &[String], origin: &str) -> bool {
+    patterns
+        .iter()
+        .any(|p| p == origin || (p.contains('*') && wildcard(p, origin, false)))
 }
 
 /// The header names a preflight asks for (`Access-Control-Request-Headers`), lower-cased.

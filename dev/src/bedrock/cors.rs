@@ -30,9 +30,7 @@ pub struct CorsConfig {
 
 impl CorsConfig {
     pub fn allows(&self, origin: &str) -> bool {
-        self.allowed_origins
-            .iter()
-            .any(|pattern| wildcard(pattern, origin, false))
+        crate::cors::origin_matches(&self.allowed_origins, origin)
     }
 
     /// Answers a preflight: the headers of a `200`, or `None` when the origin, the method (only
