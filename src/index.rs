@@ -296,6 +296,11 @@ impl Collection {
         removed
     }
 
+    /// The ids of the documents that can be found, in no particular order.
+    pub fn ids(&self) -> impl Iterator<Item = &str> {
+        self.by_id.keys().map(String::as_str)
+    }
+
     pub fn contains(&self, id: &str) -> bool {
         self.by_id.contains_key(id)
     }

@@ -4,6 +4,7 @@
 //! - [`rank`]: similarity kernels and top-k (pure).
 //! - [`index`]: a collection of loaded shards that answers searches.
 //! - [`aws`]: SigV4, credentials, and the S3, STS and Bedrock clients (native and wasm32).
+//! - [`store`]: a collection in a bucket: load, publish by compare-and-swap, compaction.
 //! - `wasm` (wasm32 only): the JavaScript bindings.
 
 pub mod aws;
@@ -11,6 +12,7 @@ pub mod filter;
 pub mod format;
 pub mod index;
 pub mod rank;
+pub mod store;
 
 #[cfg(target_arch = "wasm32")]
 mod wasm;

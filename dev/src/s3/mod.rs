@@ -5,6 +5,7 @@
 //! errors as AWS does (STS errors as `<ErrorResponse>`).
 
 pub mod access;
+mod keylock;
 
 use crate::cors::{Cors, Refusal};
 use crate::stack::{self, Shared, xml_escape};
@@ -68,6 +69,7 @@ pub fn s3_service(shared: &Shared, options: &Options) -> std::io::Result<S3Servi
 pub struct Front {
     s3: S3Service,
     cors: Arc<Cors>,
+    locks: Arc<keylock::KeyLocks>,
 }
 
 type BoxError = Box<dyn StdError + Send + Sync>;
@@ -77,6 +79,7 @@ impl Front {
         Ok(Front {
             s3: s3_service(shared, options)?,
             cors: shared.cors.clone(),
+            locks: Arc::default(),
         })
     }
 
@@ -101,6 +104,8 @@ impl Front {
                 &host_id,
             )
         } else {
+            let writes = !matches!(*req.method(), Method::GET | Method::HEAD);
+            let _guard = self.locks.acquire(req.uri().path(), writes).await;
             let resp = self.s3.call(req).await.map_err(BoxError::from)?;
             if resp.status().is_client_error() || resp.status().is_server_error() {
                 reword_error(resp, is_sts, &request_id, &host_id).await
