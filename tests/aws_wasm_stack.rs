@@ -122,3 +122,67 @@ async fn s3_round_trip_through_the_platform_transport() {
     let err = s3.head_object(&key).await.unwrap_err();
     assert!(err.is_not_found(), "{err}");
 }
+
+/// The store's publish, load, delete and compaction through the platform transport: the same
+/// code the browser runs (`fetch`), against the real local S3 server.
+#[wasm_bindgen_test(unsupported = tokio::test)]
+async fn store_publishes_loads_and_compacts_through_the_platform_transport() {
+    use s3vec::format::{Document, Dtype, Shard, ShardVectors};
+    use s3vec::store::{CollectionSpec, CompactOptions, Store};
+    let Some((s3, runtime)) = stack() else {
+        if cfg!(target_arch = "wasm32") && option_env!("CI").is_some() {
+            panic!("S3VEC_TEST_STACK must be set in CI: see the test above");
+        }
+        return;
+    };
+    let prefix = format!(
+        "wasm-store/{}-{}",
+        cfg!(target_arch = "wasm32"),
+        runtime
+            .now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    );
+    let store = Store::new(Arc::new(s3), &prefix, &runtime).unwrap();
+    let spec = CollectionSpec::new("amazon.titan-embed-text-v2:0", 4, Dtype::F32);
+    let shard = |ids: &[&str], base: f32| Shard {
+        dims: 4,
+        vectors: ShardVectors::F32((0..ids.len() * 4).map(|i| base + (i % 5) as f32).collect()),
+        docs: ids
+            .iter()
+            .map(|id| Document {
+                id: id.to_string(),
+                ..Document::default()
+            })
+            .collect(),
+    };
+    store
+        .add(&spec, &shard(&["a", "b", "c"], 1.0))
+        .await
+        .unwrap();
+    store.add(&spec, &shard(&["c", "d"], 2.0)).await.unwrap();
+    store.delete(&["b".to_string()]).await.unwrap();
+    let mut reports = 0;
+    let loaded = store.load(|_| reports += 1).await.unwrap();
+    assert_eq!(reports, 3, "one report before and one after each shard");
+    let mut ids: Vec<&str> = loaded.collection.ids().collect();
+    ids.sort_unstable();
+    assert_eq!(ids, ["a", "c", "d"]);
+    let report = store
+        .compact(&CompactOptions {
+            delete_old_after: Duration::ZERO,
+            ..CompactOptions::default()
+        })
+        .await
+        .unwrap();
+    assert!(report.compacted);
+    assert_eq!((report.shards_after, report.documents_kept), (1, 3));
+    let reloaded = store.load(|_| {}).await.unwrap();
+    assert_eq!(reloaded.collection.len(), 3);
+    assert_eq!(
+        reloaded.collection.vector("c"),
+        loaded.collection.vector("c"),
+        "the newer copy of c survives compaction"
+    );
+}
