@@ -4,6 +4,7 @@
 //! - [`rank`]: similarity kernels and top-k (pure).
 //! - [`index`]: a collection of loaded shards that answers searches.
 //! - [`aws`]: SigV4, credentials, and the S3, STS and Bedrock clients (native and wasm32).
+//! - [`seed`]: the seed's one-JSON-per-embedding objects: read, write, import into shards.
 //! - [`store`]: a collection in a bucket: load, publish by compare-and-swap, compaction.
 //! - `wasm` (wasm32 only): the JavaScript bindings.
 
@@ -12,6 +13,7 @@ pub mod filter;
 pub mod format;
 pub mod index;
 pub mod rank;
+pub mod seed;
 pub mod store;
 
 #[cfg(target_arch = "wasm32")]

@@ -164,6 +164,9 @@ pub enum Condition {
 #[derive(Clone, Debug, Default)]
 pub struct PutOptions {
     pub content_type: Option<String>,
+    /// Sent as `Content-Encoding` and stored with the object, which S3 then answers GETs with
+    /// (e.g. `gzip` for the seed's `.json.gz` objects, which browsers then decompress).
+    pub content_encoding: Option<String>,
     pub condition: Condition,
 }
 
@@ -184,6 +187,11 @@ impl PutOptions {
 
     pub fn content_type(mut self, content_type: impl Into<String>) -> Self {
         self.content_type = Some(content_type.into());
+        self
+    }
+
+    pub fn content_encoding(mut self, content_encoding: impl Into<String>) -> Self {
+        self.content_encoding = Some(content_encoding.into());
         self
     }
 }
@@ -394,6 +402,9 @@ impl S3Client {
         request.body = body.into();
         if let Some(ct) = &options.content_type {
             request.header("content-type", ct)?;
+        }
+        if let Some(ce) = &options.content_encoding {
+            request.header("content-encoding", ce)?;
         }
         let idempotent = match &options.condition {
             Condition::None => true,
