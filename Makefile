@@ -7,7 +7,7 @@ WASM_BINDGEN_VERSION := 0.2.130
 WASM := --target wasm32-unknown-unknown
 PKG_NODE := target/pkg-node
 
-.PHONY: test setup setup-rust setup-node setup-apt lint test-native test-wasm-node test-wasm-browser test-js pkg-node bench fuzz clean
+.PHONY: test setup setup-rust setup-node setup-apt lint test-native test-wasm-node test-wasm-browser test-js pkg-node cli bench fuzz clean
 
 test: setup lint test-native test-wasm-node test-wasm-browser test-js
 
@@ -32,11 +32,12 @@ setup-apt:
 
 lint:
 	cargo fmt --check
-	cargo clippy --workspace --all-targets -- -D warnings
+	cargo clippy --workspace --all-targets --all-features -- -D warnings
 	cargo clippy -p s3vec --lib --tests $(WASM) -- -D warnings
 
+# --all-features: the CLI (feature `cli`) and its tests (tests/cli_local.rs) too.
 test-native:
-	cargo test --workspace
+	cargo test --workspace --all-features
 
 # The wasm tests run with a live local stack, so the real transport (fetch) is exercised too.
 test-wasm-node:
@@ -53,6 +54,10 @@ test-js: pkg-node
 
 pkg-node:
 	bench/build-pkg.sh
+
+# The CLI, at target/release/s3vec.
+cli:
+	cargo build --release --features cli --bin s3vec
 
 bench: setup pkg-node
 	node --max-old-space-size=8192 bench/rank.mjs

@@ -548,3 +548,55 @@ fn read_table<'a>(
     }
     Ok(entries)
 }
+
+/// The document count and the byte range of the ids section, from a shard's first 128 bytes:
+/// enough to list a shard's ids with two ranged reads instead of downloading its vectors. The
+/// header is not verified against the checksum (that needs the whole shard), so the caller
+/// must treat the ids as a hint, checked again when the shard is loaded.
+pub fn ids_section(header: &[u8]) -> Result<(u64, std::ops::Range<u64>), FormatError> {
+    if header.len() < 8 || &header[..8] != MAGIC {
+        let found = String::from_utf8_lossy(&header[..header.len().min(8)]).into_owned();
+        return Err(FormatError::BadMagic { found });
+    }
+    if header.len() < HEADER_LEN {
+        return Err(FormatError::Truncated {
+            what: "header",
+            offset: 0,
+            needed: HEADER_LEN as u64,
+            len: header.len() as u64,
+        });
+    }
+    let version = read_u16(header, 16);
+    if version != VERSION {
+        return Err(FormatError::UnsupportedVersion {
+            found: version,
+            supported: VERSION,
+        });
+    }
+    let count = u64::from(read_u32(header, 24));
+    let entry = SECTION_TABLE_AT + 2 * 16;
+    let offset = read_u64(header, entry);
+    let length = read_u64(header, entry + 8);
+    let end = offset.checked_add(length).ok_or_else(|| {
+        FormatError::Malformed(format!(
+            "ids section at {offset} of length {length} overflows"
+        ))
+    })?;
+    Ok((count, offset..end))
+}
+
+/// The ids of a shard from its ids section (see [`ids_section`]).
+pub fn decode_ids(section: &[u8], count: u64) -> Result<Vec<String>, FormatError> {
+    read_table(section, count, "ids section")?
+        .into_iter()
+        .enumerate()
+        .map(|(row, id)| {
+            std::str::from_utf8(id)
+                .map(str::to_string)
+                .map_err(|e| FormatError::BadDocument {
+                    row: row as u64,
+                    problem: format!("id is not UTF-8: {e}"),
+                })
+        })
+        .collect()
+}

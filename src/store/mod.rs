@@ -15,6 +15,7 @@
 
 pub mod change;
 mod compact;
+mod ids;
 mod load;
 mod publish;
 

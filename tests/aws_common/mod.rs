@@ -140,6 +140,16 @@ impl Stack {
         }
     }
 
+    /// The ready file (for programs that read it, such as the CLI's `--local-stack`).
+    pub fn ready_file(&self) -> PathBuf {
+        self.dir.join("ready.json")
+    }
+
+    /// A scratch directory removed with the stack.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
     /// Prints the stack's stderr (for a failing test).
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.join("stderr.log")).unwrap_or_default()
