@@ -207,10 +207,9 @@ impl Transport for StaleManifestOnce {
     fn send(&self, request: Request) -> BoxFuture<'_, Result<Response, TransportError>> {
         Box::pin(async move {
             let manifest = request.uri.path().ends_with("/manifest.json");
-            if manifest && self.armed.swap(false, Ordering::Relaxed) {
-                if let Some(old) = self.old.lock().unwrap().clone() {
-                    return Ok(old);
-                }
+            let replay = manifest && self.armed.swap(false, Ordering::Relaxed);
+            if replay && let Some(old) = self.old.lock().unwrap().clone() {
+                return Ok(old);
             }
             let resp = self.inner.send(request).await?;
             if manifest && resp.status == 200 {
