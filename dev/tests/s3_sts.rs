@@ -1186,3 +1186,50 @@ async fn stops_cleanly_on_sigterm() {
     assert!(status.success(), "{status}: {}", stack.log());
     assert!(!ready_file.exists(), "the ready file is removed on exit");
 }
+
+#[tokio::test]
+async fn dev_stats_count_the_requests_answered() {
+    let stack = Stack::start(&[]);
+    let s3 = stack.s3(stack.root());
+    put(&s3, "c/a.txt", "hello").await;
+    assert_eq!(read(&s3, "c/a.txt").await.unwrap(), "hello");
+    assert_eq!(read(&s3, "c/missing").await.unwrap_err(), "NoSuchKey");
+    let base = stack.ready["s3"].as_str().unwrap();
+    // A preflight is not an S3 request: not counted.
+    let pre = send(
+        http::Request::builder()
+            .method("OPTIONS")
+            .uri(format!("{base}/{BUCKET}/c/a.txt"))
+            .header("origin", ORIGIN)
+            .header("access-control-request-method", "GET")
+            .body(Full::new(Bytes::new()))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(pre.status, 200, "{}", pre.body);
+    let raw = get(&format!("{base}/_dev/stats"), &[]).await;
+    assert_eq!(raw.status, 200);
+    let v: serde_json::Value = serde_json::from_str(&raw.body).unwrap();
+    let seen: Vec<(String, String, u64)> = v["recent"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["method"].as_str().unwrap().to_string(),
+                e["path"].as_str().unwrap().to_string(),
+                e["status"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let want = |m: &str, p: &str, s: u64| (m.to_string(), format!("/{BUCKET}/{p}"), s);
+    assert_eq!(
+        seen,
+        [
+            want("PUT", "c/a.txt", 200),
+            want("GET", "c/a.txt", 200),
+            want("GET", "c/missing", 404)
+        ]
+    );
+    assert_eq!(v["total"], 3);
+}

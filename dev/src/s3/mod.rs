@@ -6,6 +6,7 @@
 
 pub mod access;
 mod keylock;
+pub mod stats;
 
 use crate::cors::{Cors, Refusal};
 use crate::stack::{self, Shared, xml_escape};
@@ -70,6 +71,7 @@ pub struct Front {
     s3: S3Service,
     cors: Arc<Cors>,
     locks: Arc<keylock::KeyLocks>,
+    stats: Arc<stats::Stats>,
 }
 
 type BoxError = Box<dyn StdError + Send + Sync>;
@@ -80,10 +82,21 @@ impl Front {
             s3: s3_service(shared, options)?,
             cors: shared.cors.clone(),
             locks: Arc::default(),
+            stats: Arc::default(),
         })
     }
 
     pub async fn handle(&self, req: Request<Body>) -> Result<Response<Body>, BoxError> {
+        if req.uri().path() == stats::PATH && req.method() == Method::GET {
+            let mut resp = Response::new(Body::from(self.stats.to_json()));
+            resp.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            return Ok(resp);
+        }
+        let method = req.method().to_string();
+        let path = req.uri().path().to_string();
         let request_id = stack::request_id();
         let host_id = format!("{}{}", stack::request_id(), stack::request_id());
         let mut origin = http::HeaderMap::new();
@@ -132,6 +145,7 @@ impl Front {
         // A preflight carries its own grant, or none when refused.
         if !is_preflight {
             self.cors.decorate(&origin, headers);
+            self.stats.record(&method, &path, resp.status().as_u16());
         }
         Ok(resp)
     }
