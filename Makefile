@@ -10,6 +10,7 @@ PKG_NODE := target/pkg-node
 .PHONY: test setup setup-rust setup-node setup-apt lint test-native test-wasm-node test-wasm-browser test-js pkg-node cli bench fuzz clean
 
 test: setup lint test-native test-wasm-node test-wasm-browser test-js
+	$(MAKE) test-infra
 
 setup: setup-rust setup-node setup-apt
 
@@ -69,6 +70,57 @@ fuzz:
 	@command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz
 	cargo fuzz run --sanitizer none shard -- -max_total_time=$(FUZZ_SECONDS)
 	cargo fuzz run --sanitizer none manifest -- -dict=fuzz/manifest.dict -max_total_time=$(FUZZ_SECONDS)
+
+# ---- terraform/ and presign-lambda/ ----------------------------------------------------------
+# terraform cannot download providers here, so the HCL is checked by checkov and python-hcl2
+# (PyPI), each in its own virtual environment under ~/.cache/s3vec: both ship a module named
+# `hcl2` (checkov's is its fork), and one would overwrite the other's files.
+INFRA_VENVS := $(HOME)/.cache/s3vec
+CHECKOV_VERSION := 3.3.30
+HCL2_VERSION := 8.1.4
+CHECKOV_VENV := $(INFRA_VENVS)/checkov-$(CHECKOV_VERSION)
+HCL2_VENV := $(INFRA_VENVS)/python-hcl2-$(HCL2_VERSION)
+PRESIGN_BIN := $${CARGO_TARGET_DIR:-target}/debug/presign-lambda
+
+.PHONY: setup-infra test-infra presign-zip
+
+setup-infra: $(CHECKOV_VENV)/bin/checkov $(HCL2_VENV)/bin/hcl2tojson
+
+# A venv whose entry point is missing (never made, or an install cut short) is made anew.
+$(CHECKOV_VENV)/bin/checkov:
+	$(call fresh-venv,$(CHECKOV_VENV))
+	$(CHECKOV_VENV)/bin/pip install -q checkov==$(CHECKOV_VERSION)
+
+$(HCL2_VENV)/bin/hcl2tojson:
+	$(call fresh-venv,$(HCL2_VENV))
+	$(HCL2_VENV)/bin/pip install -q python-hcl2==$(HCL2_VERSION)
+
+# A venv needs ensurepip, which Debian ships in python3-venv.
+define fresh-venv
+	@python3 -c 'import ensurepip' 2>/dev/null || (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-venv)
+	rm -rf $(1)
+	python3 -m venv $(1)
+endef
+
+# checkov (0 failed checks; skips are justified in the .tf files), then the HCL parse and the
+# policy agreement tests, which run the session-policy builder of the presign binary.
+test-infra: setup-infra
+	cargo build -p presign-lambda
+	$(CHECKOV_VENV)/bin/checkov -d terraform --quiet --compact --skip-download
+	PYTHONDONTWRITEBYTECODE=1 PRESIGN_BIN=$(PRESIGN_BIN) $(HCL2_VENV)/bin/python -m unittest discover -s terraform/tests -v
+
+# The Lambda zip: a static musl binary named bootstrap (runs on provided.al2023 whatever its
+# glibc). ring's C code needs musl-gcc.
+LAMBDA_TARGET := x86_64-unknown-linux-musl
+LAMBDA_DIR := $${CARGO_TARGET_DIR:-target}/lambda/presign-lambda
+presign-zip:
+	@rustup target list --installed | grep -qx $(LAMBDA_TARGET) || rustup target add $(LAMBDA_TARGET)
+	@command -v musl-gcc >/dev/null || (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q musl-tools)
+	cargo build --release --target $(LAMBDA_TARGET) -p presign-lambda
+	mkdir -p $(LAMBDA_DIR)
+	cp $${CARGO_TARGET_DIR:-target}/$(LAMBDA_TARGET)/release/presign-lambda $(LAMBDA_DIR)/bootstrap
+	cd $(LAMBDA_DIR) && rm -f bootstrap.zip && python3 -m zipfile -c bootstrap.zip bootstrap
+	@ls -l $(LAMBDA_DIR)/bootstrap.zip
 
 clean:
 	cargo clean
