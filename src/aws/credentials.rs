@@ -363,6 +363,10 @@ pub struct PresignEndpoints {
     pub s3: Option<String>,
     pub bedrock: Option<String>,
     pub sts: Option<String>,
+    /// The presign service's Bedrock CORS relay (`{base}/bedrock`): a browser sends the
+    /// `InvokeModel` request it signed for `bedrock` to `{bedrockRelay}/model/{id}/invoke`
+    /// when Bedrock's own endpoint does not answer cross-origin requests.
+    pub bedrock_relay: Option<String>,
 }
 
 /// Where the credentials may be used, as the presign endpoint describes it. Every field is
@@ -374,6 +378,8 @@ pub struct PresignConfig {
     pub bucket: Option<String>,
     pub prefix: Option<String>,
     pub model_id: Option<String>,
+    /// What the session policy allows: `"read"` or `"write"`.
+    pub access: Option<String>,
     #[serde(default)]
     pub endpoints: PresignEndpoints,
     #[serde(flatten)]

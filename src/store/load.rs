@@ -1,8 +1,15 @@
 //! Reading: the manifest, then its shards, fetched in parallel and added in manifest order (a
 //! later shard's document replaces an earlier one with the same id), then the tombstones.
+//!
+//! Shards come from the store's [`ShardCache`](super::ShardCache) when it has them, else from
+//! S3; either way they are verified before use, and what was downloaded and verified is put
+//! in the cache. [`Store::fetch_shards`] does the same for a few shards of a manifest whose
+//! other shards a reader already holds (a refresh).
 
+use super::cache::ShardName;
 use super::{Store, StoreError, Versioned};
 use crate::aws::s3::ETag;
+use crate::format::shard::ShardRef;
 use crate::format::{Manifest, ShardEntry, decode_shard};
 use crate::index::Collection;
 use bytes::Bytes;
@@ -33,8 +40,10 @@ pub struct Loaded {
     pub failed: Vec<ShardFailure>,
     /// Shards that failed verification once and loaded on the second fetch.
     pub refetched: usize,
-    /// Bytes downloaded, refetches included.
+    /// Bytes downloaded, refetches included (cache hits excluded).
     pub downloaded_bytes: u64,
+    /// Shards read from the shard cache (and verified) instead of S3.
+    pub cached_shards: usize,
     /// Times the load started over because a compaction published while it ran.
     pub restarts: u32,
 }
@@ -49,14 +58,39 @@ impl std::fmt::Debug for Loaded {
     }
 }
 
+/// Some shards of a manifest, verified, in the order asked for ([`Store::fetch_shards`]).
+#[derive(Debug, Default)]
+pub struct FetchedShards {
+    pub shards: Vec<(ShardEntry, Bytes)>,
+    pub failed: Vec<ShardFailure>,
+    pub refetched: usize,
+    pub downloaded_bytes: u64,
+    pub cached_shards: usize,
+}
+
 /// A shard deleted between reading the manifest and fetching it means a compaction published
 /// meanwhile; the load starts over from the newer manifest, this many times at most.
 const MAX_RESTARTS: u32 = 3;
 
-enum Outcome {
-    Done(Box<Loaded>),
+/// What fetching a list of shards came to.
+#[derive(Default)]
+struct Tally {
+    failed: Vec<ShardFailure>,
+    refetched: usize,
+    downloaded_bytes: u64,
+    cached_shards: usize,
+}
+
+enum Run {
+    Done(Tally),
     /// A listed shard is gone and the manifest has changed: start again.
     Stale,
+}
+
+/// A shard's bytes and whether they came from the cache.
+struct Got {
+    bytes: Bytes,
+    cached: bool,
 }
 
 impl Store {
@@ -69,13 +103,35 @@ impl Store {
         let mut restarts = 0;
         loop {
             let current = self.require_manifest().await?;
-            match self.load_from(current, &mut on_progress).await? {
-                Outcome::Done(mut loaded) => {
-                    loaded.restarts = restarts;
-                    return Ok(*loaded);
+            let mut collection = Collection::new();
+            let run = self
+                .fetch_each(
+                    &current,
+                    &current.manifest.shards,
+                    &mut on_progress,
+                    |_, _, s| {
+                        collection.add_shard(s)?;
+                        Ok(())
+                    },
+                )
+                .await?;
+            match run {
+                Run::Done(tally) => {
+                    let Versioned { manifest, etag } = current;
+                    collection.remove(manifest.deleted.iter().map(String::as_str));
+                    return Ok(Loaded {
+                        manifest,
+                        etag,
+                        collection,
+                        failed: tally.failed,
+                        refetched: tally.refetched,
+                        downloaded_bytes: tally.downloaded_bytes,
+                        cached_shards: tally.cached_shards,
+                        restarts,
+                    });
                 }
-                Outcome::Stale if restarts < MAX_RESTARTS => restarts += 1,
-                Outcome::Stale => {
+                Run::Stale if restarts < MAX_RESTARTS => restarts += 1,
+                Run::Stale => {
                     return Err(StoreError::Contention {
                         attempts: MAX_RESTARTS + 1,
                     });
@@ -84,116 +140,197 @@ impl Store {
         }
     }
 
-    async fn load_from<F: FnMut(LoadProgress)>(
+    /// Fetches and verifies `entries` (shards of `current`'s manifest) the way [`Store::load`]
+    /// does, and returns their bytes instead of a collection: for a reader that holds the
+    /// manifest's other shards already and adds these itself. `None` when one of them is gone
+    /// because the manifest changed meanwhile (a compaction): load again from scratch.
+    pub async fn fetch_shards<F: FnMut(LoadProgress)>(
         &self,
-        current: Versioned,
+        current: &Versioned,
+        entries: &[ShardEntry],
+        mut on_progress: F,
+    ) -> Result<Option<FetchedShards>, StoreError> {
+        let mut shards = Vec::with_capacity(entries.len());
+        let run = self
+            .fetch_each(current, entries, &mut on_progress, |entry, bytes, _| {
+                shards.push((entry.clone(), bytes.clone()));
+                Ok(())
+            })
+            .await?;
+        Ok(match run {
+            Run::Stale => None,
+            Run::Done(t) => Some(FetchedShards {
+                shards,
+                failed: t.failed,
+                refetched: t.refetched,
+                downloaded_bytes: t.downloaded_bytes,
+                cached_shards: t.cached_shards,
+            }),
+        })
+    }
+
+    /// Fetches `entries` with bounded parallelism and hands each verified shard to `sink`, in
+    /// the order of `entries`.
+    async fn fetch_each<F, S>(
+        &self,
+        current: &Versioned,
+        entries: &[ShardEntry],
         on_progress: &mut F,
-    ) -> Result<Outcome, StoreError> {
-        let Versioned { manifest, etag } = current;
+        mut sink: S,
+    ) -> Result<Run, StoreError>
+    where
+        F: FnMut(LoadProgress),
+        S: FnMut(&ShardEntry, &Bytes, &ShardRef<'_>) -> Result<(), StoreError>,
+    {
         let mut progress = LoadProgress {
-            total_bytes: manifest.shards.iter().map(|s| s.bytes).sum(),
-            total_shards: manifest.shards.len(),
+            total_bytes: entries.iter().map(|s| s.bytes).sum(),
+            total_shards: entries.len(),
             ..LoadProgress::default()
         };
         on_progress(progress);
-        let mut loaded = Loaded {
-            manifest: manifest.clone(),
-            etag: etag.clone(),
-            collection: Collection::new(),
-            failed: Vec::new(),
-            refetched: 0,
-            downloaded_bytes: 0,
-            restarts: 0,
-        };
-        // `buffered` keeps the manifest's order while `load_concurrency` downloads run, so
-        // shards are added oldest first without holding every shard's bytes at once.
+        let mut tally = Tally::default();
+        // `buffered` keeps the manifest's order while `load_concurrency` fetches run, so
+        // shards are handed over oldest first without holding every shard's bytes at once.
         // Owned entries: a closure over borrowed ones is not `Send` (rust-lang/rust#100013).
         let this = self;
-        let mut fetches = stream::iter(manifest.shards.clone())
+        let mut fetches = stream::iter(entries.to_vec())
             .map(move |entry| async move {
-                let fetched = this.fetch(&entry).await;
-                (entry, fetched)
+                let got = this.fetch_first(&entry).await;
+                (entry, got)
             })
             .buffered(self.options.load_concurrency);
-        while let Some((entry, fetched)) = fetches.next().await {
-            let entry = &entry;
-            let first = match fetched {
-                Ok(bytes) => bytes,
-                Err(e) if is_not_found(&e) => {
-                    if self.manifest_changed(&etag).await? {
-                        return Ok(Outcome::Stale);
-                    }
-                    loaded.failed.push(ShardFailure {
-                        key: self.key(&entry.key),
-                        error: e,
-                    });
-                    continue;
-                }
-                Err(e) => {
-                    // Transport errors were retried by the client already; one more try
-                    // is the same second chance a corrupt shard gets.
-                    match self.fetch(entry).await {
-                        Ok(bytes) => bytes,
-                        Err(_) => {
-                            loaded.failed.push(ShardFailure {
-                                key: self.key(&entry.key),
-                                error: e,
-                            });
-                            continue;
-                        }
-                    }
-                }
+        while let Some((entry, got)) = fetches.next().await {
+            let outcome = match self
+                .settle(current, &entry, got, &mut tally, &mut sink)
+                .await?
+            {
+                Some(outcome) => outcome,
+                None => return Ok(Run::Stale),
             };
-            loaded.downloaded_bytes += first.len() as u64;
-            let added = match self.add_verified(&manifest, entry, &first, &mut loaded) {
-                Ok(()) => Ok(()),
-                Err(StoreError::Format { .. }) => {
-                    // Corrupt in transit or at rest: a second fetch tells which.
-                    match self.fetch(entry).await {
-                        Ok(second) => {
-                            loaded.downloaded_bytes += second.len() as u64;
-                            let r = self.add_verified(&manifest, entry, &second, &mut loaded);
-                            if r.is_ok() {
-                                loaded.refetched += 1;
-                            }
-                            r
-                        }
-                        Err(e) => Err(e),
+            match outcome {
+                Ok(got) => {
+                    if got.cached {
+                        tally.cached_shards += 1;
+                    } else if let Ok(url) = self.s3.object_url(&self.key(&entry.key)) {
+                        let name = ShardName {
+                            url: &url,
+                            checksum: &entry.checksum,
+                        };
+                        self.cache.put(name, got.bytes).await;
                     }
-                }
-                Err(e) => Err(e),
-            };
-            match added {
-                Ok(()) => {
                     progress.loaded_bytes += entry.bytes;
                     progress.loaded_shards += 1;
                     on_progress(progress);
                 }
-                Err(error) => loaded.failed.push(ShardFailure {
+                Err(error) => tally.failed.push(ShardFailure {
                     key: self.key(&entry.key),
                     error,
                 }),
             }
         }
-        drop(fetches);
-        loaded
-            .collection
-            .remove(manifest.deleted.iter().map(String::as_str));
-        Ok(Outcome::Done(Box::new(loaded)))
+        Ok(Run::Done(tally))
     }
 
-    async fn fetch(&self, entry: &ShardEntry) -> Result<Bytes, StoreError> {
-        Ok(self.s3.get_object(&self.key(&entry.key)).await?.body)
+    /// Turns the first fetch of `entry` into verified bytes handed to `sink`: a download that
+    /// fails, or does not verify, gets one more try; a cached copy that does not verify is
+    /// downloaded. `None`: the shard is gone and the manifest changed (start again).
+    async fn settle<S>(
+        &self,
+        current: &Versioned,
+        entry: &ShardEntry,
+        first: Result<Got, StoreError>,
+        tally: &mut Tally,
+        sink: &mut S,
+    ) -> Result<Option<Result<Got, StoreError>>, StoreError>
+    where
+        S: FnMut(&ShardEntry, &Bytes, &ShardRef<'_>) -> Result<(), StoreError>,
+    {
+        let mut next = first;
+        let mut second_chance = true;
+        let mut refetching = false;
+        loop {
+            let got = match next {
+                Ok(got) => got,
+                Err(e) if is_not_found(&e) => {
+                    if self.manifest_changed(&current.etag).await? {
+                        return Ok(None);
+                    }
+                    return Ok(Some(Err(e)));
+                }
+                // Transport errors were retried by the client already; one more try is the
+                // same second chance a corrupt shard gets. The first error is the one reported.
+                Err(e) if second_chance => {
+                    second_chance = false;
+                    match self.download(entry).await {
+                        Ok(got) => next = Ok(got),
+                        Err(_) => return Ok(Some(Err(e))),
+                    }
+                    continue;
+                }
+                Err(e) => return Ok(Some(Err(e))),
+            };
+            if !got.cached {
+                tally.downloaded_bytes += got.bytes.len() as u64;
+            }
+            match self.verify_into(&current.manifest, entry, &got.bytes, sink) {
+                Ok(()) => {
+                    if refetching {
+                        tally.refetched += 1;
+                    }
+                    return Ok(Some(Ok(got)));
+                }
+                // A bad cache entry is a miss: download the shard (and replace the entry).
+                Err(StoreError::Format { .. }) if got.cached => next = self.download(entry).await,
+                // Corrupt in transit or at rest: a second fetch tells which.
+                Err(StoreError::Format { .. }) if second_chance => {
+                    second_chance = false;
+                    refetching = true;
+                    match self.download(entry).await {
+                        Ok(got) => next = Ok(got),
+                        Err(e) => return Ok(Some(Err(e))),
+                    }
+                }
+                Err(e) => return Ok(Some(Err(e))),
+            }
+        }
     }
 
-    /// Verifies `bytes` against the manifest entry and adds the shard's documents.
-    fn add_verified(
+    /// From the cache if it has the shard, else from S3.
+    async fn fetch_first(&self, entry: &ShardEntry) -> Result<Got, StoreError> {
+        if let Ok(url) = self.s3.object_url(&self.key(&entry.key)) {
+            let name = ShardName {
+                url: &url,
+                checksum: &entry.checksum,
+            };
+            if let Some(bytes) = self.cache.get(name).await {
+                return Ok(Got {
+                    bytes,
+                    cached: true,
+                });
+            }
+        }
+        self.download(entry).await
+    }
+
+    async fn download(&self, entry: &ShardEntry) -> Result<Got, StoreError> {
+        let bytes = self.s3.get_object(&self.key(&entry.key)).await?.body;
+        Ok(Got {
+            bytes,
+            cached: false,
+        })
+    }
+
+    /// Verifies `bytes` against the manifest entry, then hands the shard to `sink`.
+    fn verify_into<S>(
         &self,
         manifest: &Manifest,
         entry: &ShardEntry,
-        bytes: &[u8],
-        loaded: &mut Loaded,
-    ) -> Result<(), StoreError> {
+        bytes: &Bytes,
+        sink: &mut S,
+    ) -> Result<(), StoreError>
+    where
+        S: FnMut(&ShardEntry, &Bytes, &ShardRef<'_>) -> Result<(), StoreError>,
+    {
         let key = || self.key(&entry.key);
         // A short or long object is refused before hashing it.
         if bytes.len() as u64 != entry.bytes {
@@ -210,8 +347,7 @@ impl Store {
         manifest
             .check_shard(entry, &shard, bytes.len())
             .map_err(|e| self.format_error(key(), e))?;
-        loaded.collection.add_shard(&shard)?;
-        Ok(())
+        sink(entry, bytes, &shard)
     }
 
     async fn manifest_changed(&self, seen: &ETag) -> Result<bool, StoreError> {

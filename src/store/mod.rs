@@ -10,18 +10,22 @@
 //!   (`If-Match` / `If-None-Match: *`) that re-reads and re-applies on 412/409.
 //! - [`Store::compact`] rewrites the shards without deleted and replaced documents, publishes,
 //!   and only then deletes the old shard objects.
+//! - [`Store::with_cache`] keeps verified shards in a [`ShardCache`] between loads, keyed by
+//!   URL and checksum (why that is enough: [`cache`]).
 //!
 //! The manifest edits themselves are pure ([`change`]), so the rules are unit-tested without IO.
 
+pub mod cache;
 pub mod change;
 mod compact;
 mod ids;
 mod load;
 mod publish;
 
+pub use cache::{MemoryCache, NoCache, ShardCache, ShardName};
 pub use change::{Change, CollectionSpec, PendingShard};
 pub use compact::{CompactOptions, CompactReport};
-pub use load::{LoadProgress, Loaded, ShardFailure};
+pub use load::{FetchedShards, LoadProgress, Loaded, ShardFailure};
 pub use publish::Published;
 
 use crate::aws::s3::{ETag, S3Client};
@@ -117,6 +121,7 @@ pub struct Store {
     prefix: String,
     sleep: Arc<dyn Sleep>,
     options: StoreOptions,
+    cache: Arc<dyn ShardCache>,
 }
 
 impl std::fmt::Debug for Store {
@@ -158,7 +163,14 @@ impl Store {
             prefix,
             sleep: runtime.sleep.clone(),
             options,
+            cache: Arc::new(NoCache),
         })
+    }
+
+    /// Loads read shards from `cache` when it has them, and put what they download into it.
+    pub fn with_cache(mut self, cache: Arc<dyn ShardCache>) -> Self {
+        self.cache = cache;
+        self
     }
 
     pub fn s3(&self) -> &S3Client {
