@@ -1,13 +1,13 @@
 //! The Bedrock service over HTTP, in-process on 127.0.0.1:0, with requests signed by the
-//! `aws-sigv4` crate: Titan's wire format, its validation, SigV4 and credential failures, the
-//! session policy, throttling, injected faults, CORS on and off.
+//! `aws-sigv4` crate: Titan's and Cohere Embed v3's wire formats, their validation, SigV4 and
+//! credential failures, the session policy, throttling, injected faults, CORS on and off.
 
 mod bedrock_common;
 
 use bedrock_common::*;
-use s3vec_dev::bedrock::BedrockConfig;
 use s3vec_dev::bedrock::cors::CorsConfig;
 use s3vec_dev::bedrock::limits::Faults;
+use s3vec_dev::bedrock::{BedrockConfig, MAX_BODY_BYTES};
 use s3vec_dev::model::cosine;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant, SystemTime};
@@ -274,8 +274,8 @@ async fn invalid_bodies_are_validation_exceptions() {
     assert!(r.message().contains(
         "Too many input tokens. Max input tokens: 8192, request input token count: 10000"
     ));
-    // A body over 1 MiB is refused before it is parsed.
-    let huge = json!({"inputText": "a".repeat(1 << 20)});
+    // A body over the limit is refused before it is parsed.
+    let huge = json!({"inputText": "a".repeat(MAX_BODY_BYTES)});
     server
         .invoke(V2, &huge, &root)
         .await
@@ -805,4 +805,255 @@ async fn futures_join_all<F: std::future::Future>(
     })
     .await;
     out.into_iter().map(Option::unwrap).collect()
+}
+
+const COHERE_EN: &str = "cohere.embed-english-v3";
+const COHERE_ML: &str = "cohere.embed-multilingual-v3";
+
+fn ints(v: &Value) -> Vec<i64> {
+    v.as_array()
+        .unwrap_or_else(|| panic!("not an array: {v}"))
+        .iter()
+        .map(|x| x.as_i64().expect("an integer"))
+        .collect()
+}
+
+#[tokio::test]
+async fn cohere_floats_match_the_documented_shape() {
+    let server = start(BedrockConfig::default()).await;
+    let texts = ["The weather is lovely today.", "It's so sunny outside!", ""];
+    let r = server
+        .invoke(
+            COHERE_EN,
+            &json!({"texts": texts, "input_type": "search_document"}),
+            &server.root(),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(r.header("content-type"), Some("application/json"));
+    let body = r.json();
+    let mut keys: Vec<&str> = body
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    keys.sort_unstable();
+    assert_eq!(keys, ["embeddings", "id", "response_type", "texts"]);
+    assert_eq!(body["response_type"], "embeddings_floats");
+    assert!(is_uuid(body["id"].as_str().unwrap()));
+    assert_eq!(body["texts"], json!(texts));
+    let vectors: Vec<Vec<f32>> = body["embeddings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(floats)
+        .collect();
+    assert_eq!(vectors.len(), 3);
+    for v in &vectors[..2] {
+        assert_eq!(v.len(), 1024);
+        assert!((norm(v) - 1.0).abs() < 1e-4);
+        assert!(v[384..].iter().all(|&x| x == 0.0), "zero-padded");
+    }
+    // The same vector Titan V2 gives at 1024 dimensions, and one token count for the call.
+    let titan = server
+        .invoke(V2, &json!({"inputText": texts[0]}), &server.root())
+        .await
+        .json();
+    let diff = floats(&titan["embedding"])
+        .iter()
+        .zip(&vectors[0])
+        .map(|(a, b)| (a - b).abs())
+        .fold(0f32, f32::max);
+    assert!(diff < 1e-6, "{diff}");
+    assert!(cosine(&vectors[0], &vectors[1]) > cosine(&vectors[0], &vectors[2]));
+    let tokens: u64 = r
+        .header("X-Amzn-Bedrock-Input-Token-Count")
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(
+        tokens,
+        6 + 7,
+        "the, weather, is, lovely, today, . / it, ', s, so, sunny, outside, !"
+    );
+
+    // The multilingual id and ARNs are served the same way; no texts, no embeddings.
+    let arn = format!("arn:aws:bedrock:{REGION}::foundation-model/{COHERE_ML}");
+    let r = server
+        .invoke(
+            &arn,
+            &json!({"texts": [], "input_type": "search_query"}),
+            &server.root(),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json()["embeddings"], json!([]));
+}
+
+#[tokio::test]
+async fn cohere_embedding_types_come_from_the_float_vector() {
+    let server = start(BedrockConfig::default()).await;
+    let texts = ["Bees are essential for pollinating many crops.", "Hi"];
+    let all = json!({"texts": texts, "input_type": "classification", "truncate": "END",
+                     "embedding_types": ["ubinary", "binary", "uint8", "int8", "float"]});
+    let body = server.invoke(COHERE_EN, &all, &server.root()).await.json();
+    assert_eq!(body["response_type"], "embeddings_by_type");
+    let by_type = body["embeddings"].as_object().unwrap();
+    let mut types: Vec<&str> = by_type.keys().map(String::as_str).collect();
+    types.sort_unstable();
+    assert_eq!(types, ["binary", "float", "int8", "ubinary", "uint8"]);
+    for i in 0..texts.len() {
+        let float = floats(&by_type["float"][i]);
+        let int8 = ints(&by_type["int8"][i]);
+        let uint8 = ints(&by_type["uint8"][i]);
+        let binary = ints(&by_type["binary"][i]);
+        let ubinary = ints(&by_type["ubinary"][i]);
+        assert_eq!((float.len(), int8.len(), uint8.len()), (1024, 1024, 1024));
+        assert_eq!((binary.len(), ubinary.len()), (128, 128));
+        // Sign bits, 8 to a byte, first dimension in the most significant bit.
+        for (byte, chunk) in ubinary.iter().zip(float.chunks(8)) {
+            let want = chunk
+                .iter()
+                .enumerate()
+                .map(|(j, &x)| i64::from(x > 0.0) << (7 - j))
+                .sum::<i64>();
+            assert_eq!(*byte, want);
+        }
+        assert!(
+            ubinary[48..].iter().all(|&b| b == 0),
+            "padding is not positive"
+        );
+        let signed: Vec<i64> = ubinary.iter().map(|b| b - 128).collect();
+        assert_eq!(binary, signed);
+        assert_eq!(int8.iter().map(|q| q.abs()).max(), Some(127));
+        assert!(int8.iter().all(|q| (-128..=127).contains(q)));
+        let shifted: Vec<i64> = int8.iter().map(|q| q + 128).collect();
+        assert_eq!(uint8, shifted);
+        let dequantized: Vec<f32> = int8.iter().map(|&q| q as f32).collect();
+        assert!(cosine(&dequantized, &float) > 0.999);
+    }
+    // Only what was asked for.
+    let body = server
+        .invoke(
+            COHERE_EN,
+            &json!({"texts": texts, "input_type": "clustering", "embedding_types": ["int8"]}),
+            &server.root(),
+        )
+        .await
+        .json();
+    let by_type = body["embeddings"].as_object().unwrap();
+    assert_eq!(by_type.keys().collect::<Vec<_>>(), ["int8"]);
+}
+
+#[tokio::test]
+async fn cohere_limits_are_validation_exceptions() {
+    let server = start(BedrockConfig::default()).await;
+    let root = server.root();
+    let malformed = |detail: &str| {
+        format!("Malformed input request: {detail}, please reformat your input and try again.")
+    };
+    let r = server
+        .invoke(
+            COHERE_EN,
+            &json!({"texts": vec!["a"; 97], "input_type": "search_document"}),
+            &root,
+        )
+        .await;
+    r.assert_error(400, "ValidationException");
+    assert_eq!(
+        r.message(),
+        malformed("#/texts: expected maximum item count: 96, found: 97")
+    );
+    let r = server
+        .invoke(
+            COHERE_EN,
+            &json!({"texts": ["ok", "é".repeat(2049)], "input_type": "search_document"}),
+            &root,
+        )
+        .await;
+    r.assert_error(400, "ValidationException");
+    assert_eq!(
+        r.message(),
+        malformed("#/texts/1: expected maxLength: 2048, actual: 2049")
+    );
+    for (body, detail) in [
+        (
+            json!({"texts": ["a"]}),
+            "#: required key [input_type] not found",
+        ),
+        (
+            json!({"texts": ["a"], "input_type": "search"}),
+            "#/input_type: search is not a valid enum value",
+        ),
+        (
+            json!({"texts": ["a"], "input_type": "search_query", "embedding_types": ["bit"]}),
+            "#/embedding_types/0: bit is not a valid enum value",
+        ),
+        (
+            json!({"inputText": "a", "input_type": "search_query"}),
+            "#: extraneous key [inputText] is not permitted",
+        ),
+    ] {
+        let r = server.invoke(COHERE_EN, &body, &root).await;
+        r.assert_error(400, "ValidationException");
+        assert_eq!(r.message(), malformed(detail));
+    }
+
+    // At the limits: 96 texts of 2,048 characters (worst case for the body size: every
+    // character escaped).
+    let full = json!({"texts": vec!["\u{1}".repeat(2048); 96], "input_type": "search_document"});
+    assert!(full.to_string().len() > 1 << 20);
+    let r = server.invoke(COHERE_EN, &full, &root).await;
+    assert_eq!(r.status, 200, "{}", r.message());
+    assert_eq!(r.json()["embeddings"].as_array().unwrap().len(), 96);
+
+    // Over 512 tokens: refused unless truncation is allowed.
+    let long = "a. ".repeat(600);
+    let body = json!({"texts": ["short", long], "input_type": "search_document"});
+    let r = server.invoke(COHERE_EN, &body, &root).await;
+    r.assert_error(400, "ValidationException");
+    assert!(
+        r.message().starts_with("Text #1 has 1200 tokens"),
+        "{}",
+        r.message()
+    );
+    for truncate in ["START", "END"] {
+        let body = json!({"texts": ["short", long], "input_type": "search_document",
+                          "truncate": truncate});
+        assert_eq!(server.invoke(COHERE_EN, &body, &root).await.status, 200);
+    }
+}
+
+#[tokio::test]
+async fn cohere_needs_its_own_policy_grant() {
+    let server = start(BedrockConfig::default()).await;
+    let now = SystemTime::now();
+    let policy = |model: &str| {
+        format!(
+            r#"{{"Statement": {{"Effect": "Allow", "Action": "bedrock:InvokeModel",
+                 "Resource": "arn:aws:bedrock:{REGION}::foundation-model/{model}"}}}}"#
+        )
+    };
+    let body = json!({"texts": ["hello"], "input_type": "search_query"});
+    let titan_only = server.session(Some(&policy(V2)), Duration::from_secs(900), now);
+    let r = server.invoke(COHERE_EN, &body, &titan_only).await;
+    r.assert_error(403, "AccessDeniedException");
+    assert!(
+        r.message()
+            .contains(&format!("foundation-model/{COHERE_EN} because"))
+    );
+    let cohere = server.session(Some(&policy(COHERE_EN)), Duration::from_secs(900), now);
+    assert_eq!(server.invoke(COHERE_EN, &body, &cohere).await.status, 200);
+    server
+        .invoke(COHERE_ML, &body, &cohere)
+        .await
+        .assert_error(403, "AccessDeniedException");
+    // Signed with a wrong secret: refused before anything else.
+    let mut wrong = server.root();
+    wrong.secret = "not-the-secret".into();
+    server
+        .invoke(COHERE_EN, &body, &wrong)
+        .await
+        .assert_error(403, "InvalidSignatureException");
 }

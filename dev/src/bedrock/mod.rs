@@ -1,6 +1,7 @@
 //! A Bedrock-compatible embedding service: `POST /model/{modelId}/invoke` for Titan Text
-//! Embeddings V2 and V1, with their exact request and response bodies, backed by a real
-//! sentence-embedding model ([`crate::model`]).
+//! Embeddings V2 and V1 ([`titan`]) and Cohere Embed English and Multilingual v3 ([`cohere`]),
+//! with their exact request and response bodies, backed by a real sentence-embedding model
+//! ([`crate::model`]).
 //!
 //! Each request goes through what bedrock-runtime checks, in this order: the SigV4 signature
 //! (signing name `bedrock`, clock skew at most 15 minutes), the access key and its session token
@@ -13,6 +14,7 @@
 //! the CORS origins of a running server (unauthenticated; the server listens on 127.0.0.1 only).
 
 pub mod cli;
+pub mod cohere;
 pub mod cors;
 pub mod error;
 pub mod limits;
@@ -24,6 +26,7 @@ use crate::model::pool::{ModelPool, PoolConfig};
 use crate::model::{Embedder, ModelError, ensure_model};
 use crate::policy::{Context, Decision};
 use bytes::Bytes;
+use cohere::CohereModel;
 use cors::CorsConfig;
 use error::BedrockError;
 use http::header::CONTENT_TYPE;
@@ -45,8 +48,10 @@ use tokio::net::TcpListener;
 pub const INVOKE_ACTION: &str = "bedrock:InvokeModel";
 /// The SigV4 signing name.
 pub const SIGNING_NAME: &str = "bedrock";
-/// Largest request body read; a 50,000-character text fits even with every character escaped.
-pub const MAX_BODY_BYTES: usize = 1 << 20;
+/// Largest request body read: 96 Cohere texts of 2,048 characters fit even with every character
+/// escaped (`\u0001`, 6 bytes), and so does a 50,000-character Titan text. (Bedrock's own limit
+/// is far higher; nothing valid comes near this one.)
+pub const MAX_BODY_BYTES: usize = 2 << 20;
 /// The path of the local control endpoint (not part of Bedrock).
 pub const CONTROL_PATH: &str = "/_dev/bedrock";
 
@@ -348,7 +353,7 @@ async fn invoke(
         )
     };
     authorize(&principal, &resource)?;
-    let model = TitanModel::from_model_id(&model_id).ok_or_else(BedrockError::model_not_found)?;
+    let model = Model::from_model_id(&model_id).ok_or_else(BedrockError::model_not_found)?;
 
     if let Some((_, limit)) = lock(&state.rate_limit).as_mut()
         && !limit.try_acquire(Instant::now())
@@ -367,31 +372,68 @@ async fn invoke(
         });
     }
 
-    let request = titan::parse_request(model, body)?;
     let started = Instant::now();
-    let embedding = state
-        .model
-        .embed(request.input_text.clone())
-        .await
-        .map_err(|e| {
-            tracing::error!("bedrock: the model failed: {e}");
-            BedrockError::internal()
-        })?;
-    titan::check_tokens(embedding.token_count)?;
-    let mut response = json_response(
-        StatusCode::OK,
-        &titan::response(model, &request, &embedding),
-    );
+    let (body, tokens) = match model {
+        Model::Titan(model) => {
+            let request = titan::parse_request(model, body)?;
+            let embedding = state
+                .model
+                .embed(request.input_text.clone())
+                .await
+                .map_err(model_failed)?;
+            titan::check_tokens(embedding.token_count)?;
+            (
+                titan::response(model, &request, &embedding),
+                embedding.token_count,
+            )
+        }
+        Model::Cohere(_) => {
+            let request = cohere::parse_request(body)?;
+            let embeddings = state
+                .model
+                .embed_all(request.texts.clone())
+                .await
+                .map_err(model_failed)?;
+            let counts: Vec<usize> = embeddings.iter().map(|e| e.token_count).collect();
+            cohere::check_tokens(&request, &counts)?;
+            (
+                cohere::response(&request, &embeddings, &crate::stack::uuid()),
+                counts.iter().sum(),
+            )
+        }
+    };
+    let mut response = json_response(StatusCode::OK, &body);
     let headers = response.headers_mut();
     headers.insert(
         "X-Amzn-Bedrock-Input-Token-Count",
-        HeaderValue::from(embedding.token_count),
+        HeaderValue::from(tokens),
     );
     headers.insert(
         "X-Amzn-Bedrock-Invocation-Latency",
         HeaderValue::from(started.elapsed().as_millis() as u64),
     );
     Ok(response)
+}
+
+/// The models served, each with its own wire format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Model {
+    Titan(TitanModel),
+    Cohere(CohereModel),
+}
+
+impl Model {
+    /// The model a `modelId` (a model id or a foundation-model ARN) names, if it is served.
+    pub fn from_model_id(model_id: &str) -> Option<Model> {
+        TitanModel::from_model_id(model_id)
+            .map(Model::Titan)
+            .or_else(|| CohereModel::from_model_id(model_id).map(Model::Cohere))
+    }
+}
+
+fn model_failed(e: crate::model::ModelError) -> BedrockError {
+    tracing::error!("bedrock: the model failed: {e}");
+    BedrockError::internal()
 }
 
 /// `POST /model/{modelId}/invoke` → the model id, percent-decoded.

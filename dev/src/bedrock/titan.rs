@@ -70,7 +70,7 @@ fn type_name(v: &Value) -> &'static str {
     }
 }
 
-fn wrong_type(path: &str, expected: &str, found: &Value) -> BedrockError {
+pub(super) fn wrong_type(path: &str, expected: &str, found: &Value) -> BedrockError {
     BedrockError::malformed(format!(
         "{path}: expected type: {expected}, found: {}",
         type_name(found)

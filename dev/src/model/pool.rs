@@ -84,6 +84,27 @@ impl ModelPool {
         &self.embedder
     }
 
+    /// Embeds many texts, in order. All are queued before any answer is awaited, so idle workers
+    /// share them and a busy one batches them.
+    pub async fn embed_all(&self, texts: Vec<String>) -> Result<Vec<Embedding>, ModelError> {
+        let mut answers = Vec::with_capacity(texts.len());
+        for text in texts {
+            let (reply, answer) = oneshot::channel();
+            self.tx
+                .send(Job { text, reply })
+                .map_err(|_| ModelError::Stopped)?;
+            answers.push(answer);
+        }
+        let mut out = Vec::with_capacity(answers.len());
+        for answer in answers {
+            match answer.await {
+                Ok(result) => out.push(result.map_err(ModelError::Worker)?),
+                Err(_) => return Err(ModelError::Stopped),
+            }
+        }
+        Ok(out)
+    }
+
     /// Embeds one text on a worker.
     pub async fn embed(&self, text: String) -> Result<Embedding, ModelError> {
         let (reply, answer) = oneshot::channel();
