@@ -1,16 +1,21 @@
 //! The Bedrock client against the local stack's Bedrock-compatible service (`s3vec-dev
-//! --bedrock-port`): Titan V2 and V1 wire formats, session policies, backoff under throttling
-//! and injected faults, and sessions that expire. Native only. Skipped, with a note, while the
-//! `s3vec-dev` binary has no Bedrock service wired in.
+//! --bedrock-port`): Titan V2 and V1 and Cohere Embed v3 wire formats, Cohere's batches of 96,
+//! session policies, backoff and adaptive concurrency under throttling and injected faults, and
+//! sessions that expire. Native only. Skipped, with a note, while the `s3vec-dev` binary has no
+//! Bedrock service wired in.
 #![cfg(not(target_arch = "wasm32"))]
 
 mod aws_common;
 
 use aws_common::Stack;
-use s3vec::aws::bedrock::{BedrockClient, BedrockConfig, EmbedOptions, TITAN_V1, TITAN_V2};
+use s3vec::aws::bedrock::{
+    BedrockClient, BedrockConfig, COHERE_ENGLISH_V3, EmbedOptions, EmbeddingType, InputType,
+    TITAN_V1, TITAN_V2,
+};
 use s3vec::aws::sts::{AssumeRole, AssumeRoleFetcher};
 use s3vec::aws::{
-    CachingProvider, Credentials, CredentialsProvider, ErrorKind, Runtime, StaticProvider,
+    AwsError, CachingProvider, Credentials, CredentialsProvider, ErrorKind, Request, RetryPolicy,
+    Runtime, StaticProvider,
 };
 use std::sync::Arc;
 use std::time::Duration;
@@ -211,4 +216,195 @@ async fn expired_sessions_are_refreshed() {
     tokio::time::sleep(Duration::from_millis(2500)).await;
     b.embed("two", &EmbedOptions::default()).await.unwrap();
     assert_eq!(provider.fetch_count(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cohere_floats_by_type_and_batches_of_96() {
+    let Some(stack) = bedrock_stack(&[]) else {
+        return;
+    };
+    let cohere = client(&stack, COHERE_ENGLISH_V3, stack.root());
+    let doc = EmbedOptions::default().input_type(InputType::SearchDocument);
+
+    let e = cohere.embed("coding in python", &doc).await.unwrap();
+    let f = e.float.unwrap();
+    assert_eq!(f.len(), 1024);
+    assert!((norm(&f) - 1.0).abs() < 1e-3);
+    // The stack serves one model for both families: the same vector as Titan's 1024.
+    let titan = client(&stack, TITAN_V2, stack.root())
+        .embed("coding in python", &EmbedOptions::default())
+        .await
+        .unwrap();
+    assert!(cosine(&f, &titan.float.unwrap()) > 0.9999);
+
+    // 200 texts: three calls (96 + 96 + 8), answers in order, tokens from the header.
+    let topics = ["python programs", "apple pie", "the weather", "football"];
+    let texts: Vec<String> = (0..200)
+        .map(|i| format!("document {i} about {}", topics[i % 4]))
+        .collect();
+    let mut progress = Vec::new();
+    let report = cohere
+        .embed_many_with_stats(&texts, &doc, |p| progress.push((p.done, p.total)))
+        .await
+        .unwrap_or_else(|e| panic!("{e}\n{}", stack.log()));
+    assert_eq!(report.embeddings.len(), 200);
+    assert_eq!(report.stats.requests, 3);
+    // Cumulative, one report per call.
+    let sizes: Vec<usize> = progress.iter().map(|p| p.0).collect();
+    assert!(
+        sizes == [96, 192, 200] || sizes == [96, 104, 200] || sizes == [8, 104, 200],
+        "{sizes:?}"
+    );
+    assert!(progress.iter().all(|p| p.1 == 200));
+    assert_eq!(report.stats.requests_without_token_count, 0);
+    assert!(report.stats.input_tokens >= 200 * 4, "{:?}", report.stats);
+    for i in [0, 95, 96, 150, 199] {
+        let solo = cohere.embed(&texts[i], &doc).await.unwrap().float.unwrap();
+        let batched = report.embeddings[i].float.as_ref().unwrap();
+        assert!(cosine(&solo, batched) > 0.9999, "text {i} out of place");
+    }
+    let v: Vec<&Vec<f32>> = report
+        .embeddings
+        .iter()
+        .map(|e| e.float.as_ref().unwrap())
+        .collect();
+    assert!(
+        cosine(v[0], v[4]) > cosine(v[0], v[1]),
+        "same topic is closer"
+    );
+
+    // Every type, from the same vector.
+    let all = doc.clone().embedding_types(&[
+        EmbeddingType::Float,
+        EmbeddingType::Int8,
+        EmbeddingType::Uint8,
+        EmbeddingType::Binary,
+        EmbeddingType::Ubinary,
+    ]);
+    let typed = cohere.embed_many(&texts[..3], &all).await.unwrap();
+    for (e, plain) in typed.iter().zip(&v) {
+        let f = e.float.as_ref().unwrap();
+        assert!(cosine(f, plain) > 0.9999);
+        let bits = e.binary.as_ref().unwrap();
+        assert_eq!(bits.len(), 1024);
+        let signs: Vec<u8> = f.iter().map(|&x| u8::from(x > 0.0)).collect();
+        assert_eq!(bits, &signs);
+        let packed: Vec<u8> = signs
+            .chunks(8)
+            .map(|c| c.iter().fold(0u8, |b, &bit| (b << 1) | bit))
+            .collect();
+        assert_eq!(e.ubinary.as_ref().unwrap(), &packed);
+        let int8 = e.int8.as_ref().unwrap();
+        let uint8 = e.uint8.as_ref().unwrap();
+        assert_eq!(int8.len(), 1024);
+        assert!(
+            int8.iter()
+                .zip(uint8)
+                .all(|(&q, &u)| i16::from(q) + 128 == i16::from(u))
+        );
+        let dequantized: Vec<f32> = int8.iter().map(|&q| f32::from(q)).collect();
+        assert!(cosine(&dequantized, f) > 0.999);
+    }
+    // Queries ask with another input type; the request says so (the local model ignores it).
+    let q = cohere
+        .embed(
+            "python",
+            &EmbedOptions::default().input_type(InputType::SearchQuery),
+        )
+        .await
+        .unwrap();
+    assert!(cosine(q.float.as_ref().unwrap(), v[0]) > cosine(q.float.as_ref().unwrap(), v[1]));
+
+    // Over Cohere's 2,048 characters: refused here, before anything is sent.
+    let before = cohere.stats();
+    let long = "x".repeat(2049);
+    let err = cohere
+        .embed_many(&["fine", long.as_str()], &doc)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, AwsError::InvalidInput(_)), "{err}");
+    assert!(err.to_string().contains("2048 characters"), "{err}");
+    assert_eq!(cohere.stats(), before);
+
+    // A session scoped to Cohere may invoke it, and not Titan.
+    let creds = stack
+        .sts()
+        .assume_role(
+            &AssumeRole::new(stack.role_arn(), "s3vec-cohere")
+                .policy(invoke_policy(&stack.ready.region, COHERE_ENGLISH_V3)),
+        )
+        .await
+        .unwrap()
+        .credentials;
+    let session: Arc<dyn CredentialsProvider> = Arc::new(StaticProvider::new(creds));
+    client(&stack, COHERE_ENGLISH_V3, session.clone())
+        .embed("allowed", &doc)
+        .await
+        .unwrap();
+    let err = client(&stack, TITAN_V2, session)
+        .embed("not allowed", &EmbedOptions::default())
+        .await
+        .unwrap_err();
+    assert!(err.is_access_denied(), "{err}");
+}
+
+/// `PUT /_dev/bedrock` on the stack's Bedrock service (the local control endpoint).
+async fn control(stack: &Stack, settings: serde_json::Value) -> serde_json::Value {
+    let url = format!("{}/_dev/bedrock", stack.ready.bedrock.clone().unwrap());
+    let mut request = Request::parse(http::Method::PUT, &url).unwrap();
+    request.header("content-type", "application/json").unwrap();
+    request.body = settings.to_string().into();
+    let resp = Runtime::platform()
+        .unwrap()
+        .transport
+        .send(request)
+        .await
+        .unwrap();
+    assert_eq!(resp.status, 200, "{}", String::from_utf8_lossy(&resp.body));
+    serde_json::from_slice(&resp.body).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn adaptive_concurrency_backs_off_under_a_low_rate_limit() {
+    let Some(stack) = bedrock_stack(&[]) else {
+        return;
+    };
+    // Four requests a second (bursts of four), against eight in flight.
+    let state = control(&stack, serde_json::json!({"rateLimit": 4})).await;
+    assert_eq!(state["rateLimit"], 4.0);
+    let b = BedrockClient::with_retry(
+        BedrockConfig::new(stack.ready.region.clone(), TITAN_V2)
+            .endpoint(stack.ready.bedrock.clone().unwrap())
+            .concurrency(8),
+        stack.root(),
+        Runtime::platform().unwrap(),
+        RetryPolicy::new(20, Duration::from_millis(100), Duration::from_secs(2)),
+    )
+    .unwrap();
+    let texts: Vec<String> = (0..24).map(|i| format!("sentence number {i}")).collect();
+    let options = EmbedOptions::default().dimensions(256);
+    let mut limits = Vec::new();
+    let report = b
+        .embed_many_with_stats(&texts, &options, |p| limits.push(p.stats.concurrency))
+        .await
+        .unwrap_or_else(|e| panic!("{e}\n{}", stack.log()));
+    assert_eq!(report.embeddings.len(), 24);
+    let s = report.stats;
+    assert!(s.throttle_retries > 0, "{s:?}");
+    assert_eq!(s.other_retries, 0, "{s:?}");
+    assert_eq!((s.requests, s.max_concurrency), (24, 8));
+    assert!(
+        s.lowest_concurrency < 8 && limits.iter().any(|&l| l < 8),
+        "the limit went down: {s:?} {limits:?}"
+    );
+    // "sentence", "number", "{i}": three word pieces each.
+    assert_eq!(s.input_tokens, 24 * 3, "{s:?}");
+    assert_eq!(b.stats().throttle_retries, s.throttle_retries);
+
+    // The answers are the unthrottled ones, in order.
+    control(&stack, serde_json::json!({"rateLimit": null})).await;
+    for i in [0, 23] {
+        let solo = b.embed(&texts[i], &options).await.unwrap().float.unwrap();
+        assert!(cosine(&solo, report.embeddings[i].float.as_ref().unwrap()) > 0.9999);
+    }
 }

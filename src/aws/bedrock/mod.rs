@@ -1,19 +1,25 @@
-//! Bedrock `InvokeModel` for Amazon Titan Text Embeddings (V2 and V1).
+//! Bedrock `InvokeModel` for text embeddings: Amazon Titan Text Embeddings V2 and V1
+//! ([`titan`]), Cohere Embed English and Multilingual v3 ([`cohere`]).
 //!
-//! V2 (`amazon.titan-embed-text-v2:0`): `{"inputText", "dimensions" (256 | 512 | 1024),
-//! "normalize", "embeddingTypes" (["float"], ["binary"] or both)}` → `{"embedding",
-//! "embeddingsByType": {"float", "binary"}, "inputTextTokenCount"}`. V1
-//! (`amazon.titan-embed-text-v1`): `{"inputText"}` → `{"embedding" (1536 floats),
-//! "inputTextTokenCount"}`.
-//!
-//! [`BedrockClient::embed_many`] embeds many texts with at most `concurrency` requests in flight
-//! (no threads: the futures run concurrently in one task, so it works on wasm32 too). Every
-//! request is retried with exponential backoff and full jitter on throttling (429), server
-//! errors (5xx), timeouts and transport failures, per the [`RetryPolicy`].
+//! [`BedrockClient::embed_many`] sends Titan one text per call and Cohere up to 96 per call, with
+//! a number of calls in flight that adapts to throttling ([`adaptive`]: halved on
+//! `ThrottlingException`/429, grown back by one after a round of successes, never above
+//! [`BedrockConfig::concurrency`]). No threads and no spawned tasks: the calls are futures polled
+//! together in the caller's task, so it works on wasm32 too. Every call is retried with
+//! exponential backoff and full jitter on throttling (429), server errors (5xx), timeouts and
+//! transport failures, per the [`RetryPolicy`]. [`EmbedStats`] counts the retries, the tokens
+//! and the current limit, for progress displays.
 //!
 //! The model id goes into the path percent-encoded (`amazon.titan-embed-text-v2%3A0`), and is
 //! encoded once more in the canonical request, as every service but S3 wants
 //! ([`SigningProfile::bedrock`]).
+
+mod adaptive;
+pub mod cohere;
+pub mod titan;
+
+pub use adaptive::EmbedStats;
+pub use titan::MAX_INPUT_CHARS;
 
 use super::credentials::CredentialsProvider;
 use super::error::{AwsError, ServiceError};
@@ -22,22 +28,32 @@ use super::retry::RetryPolicy;
 use super::runtime::Runtime;
 use super::send::{Op, Sender};
 use super::sign::{Signer, SigningProfile, uri_encode};
+use adaptive::{Adaptive, Call};
 use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
 use http::Method;
-use serde::Deserialize;
-use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
-
-/// The longest `inputText` Titan accepts, in characters (Unicode scalar values).
-pub const MAX_INPUT_CHARS: usize = 50_000;
 
 /// Titan V2's model id.
 pub const TITAN_V2: &str = "amazon.titan-embed-text-v2:0";
 /// Titan V1's (G1) model id.
 pub const TITAN_V1: &str = "amazon.titan-embed-text-v1";
+/// Cohere Embed English v3's model id.
+pub const COHERE_ENGLISH_V3: &str = "cohere.embed-english-v3";
+/// Cohere Embed Multilingual v3's model id.
+pub const COHERE_MULTILINGUAL_V3: &str = "cohere.embed-multilingual-v3";
 
-/// Which request and response shape a model speaks.
+/// The model id in a foundation-model ARN (`arn:aws:bedrock:…::foundation-model/{id}`), or the
+/// id itself.
+fn bare_id(model_id: &str) -> &str {
+    model_id
+        .rsplit_once("foundation-model/")
+        .map(|(_, id)| id)
+        .unwrap_or(model_id)
+}
+
+/// Which Titan request and response shape a model speaks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TitanVersion {
     V1,
@@ -48,10 +64,7 @@ impl TitanVersion {
     /// From a model id, or a foundation-model ARN (`arn:aws:bedrock:…::foundation-model/{id}`).
     /// Unknown ids are read as V2, the current format.
     pub fn of_model(model_id: &str) -> TitanVersion {
-        let id = model_id
-            .rsplit_once("foundation-model/")
-            .map(|(_, id)| id)
-            .unwrap_or(model_id);
+        let id = bare_id(model_id);
         if id.starts_with("amazon.titan-embed-text-v1") || id.starts_with("amazon.titan-embed-g1") {
             TitanVersion::V1
         } else {
@@ -60,17 +73,114 @@ impl TitanVersion {
     }
 }
 
-/// What to ask Titan V2 for. V1 takes none of these: anything but the defaults is refused for it.
+/// Which request and response shape a model speaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ModelFamily {
+    Titan(TitanVersion),
+    /// Cohere Embed English v3 and Multilingual v3.
+    CohereV3,
+}
+
+impl ModelFamily {
+    /// From a model id or foundation-model ARN. Ids that are not Cohere Embed v3's are read as
+    /// Titan's ([`TitanVersion::of_model`]).
+    pub fn of_model(model_id: &str) -> ModelFamily {
+        let id = bare_id(model_id);
+        if id.starts_with(COHERE_ENGLISH_V3) || id.starts_with(COHERE_MULTILINGUAL_V3) {
+            ModelFamily::CohereV3
+        } else {
+            ModelFamily::Titan(TitanVersion::of_model(model_id))
+        }
+    }
+
+    /// Most texts one `InvokeModel` call carries.
+    pub fn texts_per_call(self) -> usize {
+        match self {
+            ModelFamily::Titan(_) => 1,
+            ModelFamily::CohereV3 => cohere::MAX_TEXTS,
+        }
+    }
+}
+
+/// What the texts are for (Cohere's `input_type`; it changes the vectors). Titan has no such
+/// setting and ignores it, so callers can set it whatever the model.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InputType {
+    /// Documents to store and search (`search_document`).
+    SearchDocument,
+    /// Queries to search them with (`search_query`).
+    SearchQuery,
+    Classification,
+    Clustering,
+}
+
+impl InputType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InputType::SearchDocument => "search_document",
+            InputType::SearchQuery => "search_query",
+            InputType::Classification => "classification",
+            InputType::Clustering => "clustering",
+        }
+    }
+}
+
+/// What Cohere does with a text longer than the model takes (`truncate`). Titan refuses it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Truncate {
+    /// Refuse it (Cohere's default).
+    None,
+    /// Drop its start.
+    Start,
+    /// Drop its end.
+    End,
+}
+
+impl Truncate {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Truncate::None => "NONE",
+            Truncate::Start => "START",
+            Truncate::End => "END",
+        }
+    }
+}
+
+/// An embedding type a model can answer with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EmbeddingType {
+    Float,
+    /// Cohere only.
+    Int8,
+    /// Cohere only.
+    Uint8,
+    Binary,
+    /// Cohere only.
+    Ubinary,
+}
+
+/// What to ask the model for. Titan V1 takes none of these but `input_type` (ignored): anything
+/// but the defaults is refused for it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EmbedOptions {
-    /// 256, 512 or 1024; `None`: the model's default (1024).
+    /// Titan V2: 256, 512 or 1024; `None`: the model's default (1024). Cohere v3: 1024 or `None`.
     pub dimensions: Option<u32>,
-    /// `None`: the model's default (true).
+    /// Titan V2 only. `None`: the model's default (true).
     pub normalize: Option<bool>,
     /// Ask for the float vector (the default).
     pub float: bool,
-    /// Ask for the binary (1 bit per dimension, as 0/1) vector.
+    /// Ask for the binary vector (1 bit per dimension, as 0/1).
     pub binary: bool,
+    /// Cohere only: signed bytes, one per dimension.
+    pub int8: bool,
+    /// Cohere only: unsigned bytes, one per dimension.
+    pub uint8: bool,
+    /// Cohere only: the bits packed 8 to a byte.
+    pub ubinary: bool,
+    /// Required for Cohere; ignored by Titan.
+    pub input_type: Option<InputType>,
+    /// Cohere only. `None`: the model's default (`NONE`).
+    pub truncate: Option<Truncate>,
 }
 
 impl Default for EmbedOptions {
@@ -80,6 +190,11 @@ impl Default for EmbedOptions {
             normalize: None,
             float: true,
             binary: false,
+            int8: false,
+            uint8: false,
+            ubinary: false,
+            input_type: None,
+            truncate: None,
         }
     }
 }
@@ -95,53 +210,63 @@ impl EmbedOptions {
         self
     }
 
-    /// Which vectors to get back.
-    pub fn types(mut self, float: bool, binary: bool) -> Self {
-        self.float = float;
-        self.binary = binary;
+    /// Which of Titan's vectors to get back (the Cohere-only types are switched off).
+    pub fn types(self, float: bool, binary: bool) -> Self {
+        let mut types = Vec::new();
+        if float {
+            types.push(EmbeddingType::Float);
+        }
+        if binary {
+            types.push(EmbeddingType::Binary);
+        }
+        self.embedding_types(&types)
+    }
+
+    /// Exactly these vectors.
+    pub fn embedding_types(mut self, types: &[EmbeddingType]) -> Self {
+        let has = |t| types.contains(&t);
+        self.float = has(EmbeddingType::Float);
+        self.int8 = has(EmbeddingType::Int8);
+        self.uint8 = has(EmbeddingType::Uint8);
+        self.binary = has(EmbeddingType::Binary);
+        self.ubinary = has(EmbeddingType::Ubinary);
         self
     }
 
-    fn validate(&self, version: TitanVersion) -> Result<(), AwsError> {
-        match version {
-            TitanVersion::V1 => {
-                if self.dimensions.is_some()
-                    || self.normalize.is_some()
-                    || self.binary
-                    || !self.float
-                {
-                    return Err(AwsError::invalid_input(
-                        "Titan V1 takes only inputText: drop dimensions, normalize and \
-                         embeddingTypes, or use amazon.titan-embed-text-v2:0",
-                    ));
-                }
-            }
-            TitanVersion::V2 => {
-                if let Some(d) = self.dimensions
-                    && ![256, 512, 1024].contains(&d)
-                {
-                    return Err(AwsError::invalid_input(format!(
-                        "Titan V2 makes 256, 512 or 1024 dimensions, not {d}: choose one of those"
-                    )));
-                }
-                if !self.float && !self.binary {
-                    return Err(AwsError::invalid_input(
-                        "ask for at least one embedding type (float or binary)",
-                    ));
-                }
-            }
+    pub fn input_type(mut self, input_type: InputType) -> Self {
+        self.input_type = Some(input_type);
+        self
+    }
+
+    pub fn truncate(mut self, truncate: Truncate) -> Self {
+        self.truncate = Some(truncate);
+        self
+    }
+
+    fn validate(&self, family: ModelFamily) -> Result<(), AwsError> {
+        match family {
+            ModelFamily::Titan(version) => titan::validate(self, version),
+            ModelFamily::CohereV3 => cohere::validate(self),
         }
-        Ok(())
     }
 }
 
-/// One text's embedding.
+/// One text's embedding: the types asked for, the others `None`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Embedding {
-    /// The float vector, when asked for.
     pub float: Option<Vec<f32>>,
-    /// The binary vector, one 0 or 1 per dimension, when asked for.
+    /// One 0 or 1 per dimension (1 where the float value is positive). Cohere sends these bits
+    /// packed into signed bytes; they are unpacked here so both families give the same form.
     pub binary: Option<Vec<u8>>,
+    /// Cohere: one signed byte per dimension.
+    pub int8: Option<Vec<i8>>,
+    /// Cohere: one unsigned byte per dimension.
+    pub uint8: Option<Vec<u8>>,
+    /// Cohere: the binary bits packed 8 to a byte, first dimension in the most significant bit,
+    /// as sent (128 bytes for 1024 dimensions).
+    pub ubinary: Option<Vec<u8>>,
+    /// Titan's `inputTextTokenCount`. 0 for Cohere, whose answer counts tokens per call, not per
+    /// text: see [`EmbedStats::input_tokens`].
     pub input_text_token_count: u32,
 }
 
@@ -152,7 +277,8 @@ pub struct BedrockConfig {
     /// `None`: `https://bedrock-runtime.{region}.amazonaws.com`.
     pub endpoint: Option<String>,
     pub model_id: String,
-    /// Requests in flight at once in [`BedrockClient::embed_many`] (at least 1).
+    /// Most requests in flight at once in [`BedrockClient::embed_many`] (at least 1), and where
+    /// the adaptive limit starts.
     pub concurrency: usize,
 }
 
@@ -182,13 +308,36 @@ pub fn default_retry() -> RetryPolicy {
     RetryPolicy::new(6, Duration::from_millis(250), Duration::from_secs(20))
 }
 
+/// How far [`BedrockClient::embed_many_with_stats`] has got.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EmbedProgress {
+    /// Texts embedded so far (Cohere's advance 96 at a time).
+    pub done: usize,
+    pub total: usize,
+    /// This call's counters so far.
+    pub stats: EmbedStats,
+}
+
+/// What [`BedrockClient::embed_many_with_stats`] returns.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EmbedReport {
+    /// One per text, in order.
+    pub embeddings: Vec<Embedding>,
+    /// The call's counters.
+    pub stats: EmbedStats,
+}
+
 /// A Bedrock runtime client for one embedding model.
 pub struct BedrockClient {
+    /// Signs and sends one attempt (re-signing after an expired token or a skewed clock); the
+    /// retries with backoff are this client's, so that each one waits for a slot under the
+    /// adaptive limit.
     sender: Sender,
+    retry: RetryPolicy,
     url: String,
     model_id: String,
-    version: TitanVersion,
-    concurrency: usize,
+    family: ModelFamily,
+    adaptive: Adaptive,
 }
 
 impl std::fmt::Debug for BedrockClient {
@@ -237,12 +386,13 @@ impl BedrockClient {
                 runtime,
                 credentials,
                 Signer::new(config.region, SigningProfile::bedrock()),
-                retry,
+                RetryPolicy::none(),
             ),
+            retry,
             url,
-            version: TitanVersion::of_model(&config.model_id),
+            family: ModelFamily::of_model(&config.model_id),
             model_id: config.model_id,
-            concurrency: config.concurrency.max(1),
+            adaptive: Adaptive::new(config.concurrency),
         })
     }
 
@@ -250,33 +400,37 @@ impl BedrockClient {
         &self.model_id
     }
 
-    /// The request body for `text` (checked against the model's limits first).
+    pub fn family(&self) -> ModelFamily {
+        self.family
+    }
+
+    /// Everything this client has sent so far, and its concurrency limit now.
+    pub fn stats(&self) -> EmbedStats {
+        self.adaptive.stats()
+    }
+
+    /// The request body for `text` alone (checked against the model's limits first).
     pub fn request_body(&self, text: &str, options: &EmbedOptions) -> Result<Vec<u8>, AwsError> {
-        options.validate(self.version)?;
-        check_text(text, None)?;
-        let body = match self.version {
-            TitanVersion::V1 => json!({ "inputText": text }),
-            TitanVersion::V2 => {
-                let mut b = serde_json::Map::new();
-                b.insert("inputText".into(), json!(text));
-                if let Some(d) = options.dimensions {
-                    b.insert("dimensions".into(), json!(d));
+        options.validate(self.family)?;
+        check_text(self.family, text, None)?;
+        self.body(&[text], options)
+    }
+
+    fn body<S: AsRef<str>>(
+        &self,
+        texts: &[S],
+        options: &EmbedOptions,
+    ) -> Result<Vec<u8>, AwsError> {
+        let body = match self.family {
+            ModelFamily::Titan(version) => match texts {
+                [text] => titan::request_body(text.as_ref(), options, version),
+                _ => {
+                    return Err(AwsError::invalid_input(
+                        "Titan embeds one text per call: send the texts one at a time",
+                    ));
                 }
-                if let Some(n) = options.normalize {
-                    b.insert("normalize".into(), json!(n));
-                }
-                let mut types = Vec::new();
-                if options.float {
-                    types.push("float");
-                }
-                if options.binary {
-                    types.push("binary");
-                }
-                if types != ["float"] {
-                    b.insert("embeddingTypes".into(), json!(types));
-                }
-                serde_json::Value::Object(b)
-            }
+            },
+            ModelFamily::CohereV3 => cohere::request_body(texts, options)?,
         };
         serde_json::to_vec(&body)
             .map_err(|e| AwsError::invalid_input(format!("cannot encode the request: {e}")))
@@ -284,7 +438,26 @@ impl BedrockClient {
 
     /// One text's embedding.
     pub async fn embed(&self, text: &str, options: &EmbedOptions) -> Result<Embedding, AwsError> {
-        let body = self.request_body(text, options)?;
+        options.validate(self.family)?;
+        check_text(self.family, text, None)?;
+        let call = self.adaptive.call();
+        let mut out = self.invoke(&[text], options, &call).await?;
+        out.pop().ok_or_else(|| {
+            AwsError::InvalidResponse(format!(
+                "Bedrock InvokeModel {}: the answer has no embedding",
+                self.model_id
+            ))
+        })
+    }
+
+    /// One `InvokeModel` call for `texts` (one for Titan, up to 96 for Cohere), already checked.
+    async fn invoke<S: AsRef<str>>(
+        &self,
+        texts: &[S],
+        options: &EmbedOptions,
+        call: &Call<'_>,
+    ) -> Result<Vec<Embedding>, AwsError> {
+        let body = self.body(texts, options)?;
         let mut request = Request::parse(Method::POST, &self.url)?;
         request.header("content-type", "application/json")?;
         request.header("accept", "application/json")?;
@@ -295,144 +468,143 @@ impl BedrockClient {
             resource: self.model_id.clone(),
             idempotent: true,
         };
-        let resp = self
-            .sender
-            .send(&request, &op, |s| s == 200, bedrock_error)
-            .await?;
-        parse_embedding(&resp.body, options, self.version, &op)
+        let mut attempt = 0;
+        let resp = loop {
+            attempt += 1;
+            let permit = call.acquire().await;
+            let result = self
+                .sender
+                .send(&request, &op, |s| s == 200, bedrock_error)
+                .await;
+            let epoch = permit.epoch();
+            // The slot is free during the backoff: others may use it meanwhile.
+            drop(permit);
+            match result {
+                Ok(resp) => break resp,
+                // InvokeModel is idempotent: anything retryable is retried, timeouts included.
+                Err(err) if err.is_retryable() && attempt < self.retry.max_attempts => {
+                    call.on_retry(&err, epoch);
+                    let delay = self.retry.delay(attempt);
+                    self.sender.runtime.sleep.sleep(delay).await;
+                }
+                Err(err) => return Err(err),
+            }
+        };
+        let header_tokens = resp
+            .header("x-amzn-bedrock-input-token-count")
+            .and_then(|t| t.trim().parse::<u64>().ok());
+        let (out, tokens) = match self.family {
+            ModelFamily::Titan(version) => {
+                let e = titan::parse(&resp.body, options, version, &self.model_id)?;
+                let tokens = match e.input_text_token_count {
+                    0 => header_tokens,
+                    n => Some(u64::from(n)),
+                };
+                (vec![e], tokens)
+            }
+            ModelFamily::CohereV3 => (
+                cohere::parse(&resp.body, options, texts.len(), &self.model_id)?,
+                header_tokens,
+            ),
+        };
+        call.on_success(tokens);
+        Ok(out)
     }
 
-    /// Every text's embedding, in order, with at most `concurrency` requests in flight. All
+    /// Every text's embedding, in order (see the module docs for batching and concurrency). All
     /// texts are checked before any is sent; the first failure (after retries) ends the call.
     pub async fn embed_many<S: AsRef<str>>(
         &self,
         texts: &[S],
         options: &EmbedOptions,
     ) -> Result<Vec<Embedding>, AwsError> {
-        self.embed_many_with_progress(texts, options, |_, _| {})
-            .await
+        Ok(self
+            .embed_many_with_stats(texts, options, |_| {})
+            .await?
+            .embeddings)
     }
 
-    /// [`Self::embed_many`], calling `progress(done, total)` after each text.
+    /// [`Self::embed_many`], calling `progress(done, total)` as texts complete.
     pub async fn embed_many_with_progress<S: AsRef<str>>(
         &self,
         texts: &[S],
         options: &EmbedOptions,
         mut progress: impl FnMut(usize, usize),
     ) -> Result<Vec<Embedding>, AwsError> {
-        options.validate(self.version)?;
+        Ok(self
+            .embed_many_with_stats(texts, options, |p| progress(p.done, p.total))
+            .await?
+            .embeddings)
+    }
+
+    /// [`Self::embed_many`], calling `progress` as texts complete with the call's counters
+    /// (retries, tokens, the concurrency limit), and returning them with the embeddings.
+    pub async fn embed_many_with_stats<S: AsRef<str>>(
+        &self,
+        texts: &[S],
+        options: &EmbedOptions,
+        mut progress: impl FnMut(&EmbedProgress),
+    ) -> Result<EmbedReport, AwsError> {
+        options.validate(self.family)?;
         for (i, t) in texts.iter().enumerate() {
-            check_text(t.as_ref(), Some(i))?;
+            check_text(self.family, t.as_ref(), Some(i))?;
         }
-        let total = texts.len();
-        let mut out = Vec::with_capacity(total);
-        let mut stream = futures_util::stream::iter(texts.iter())
-            .map(|t| self.embed(t.as_ref(), options))
-            .buffered(self.concurrency);
-        while let Some(r) = stream.next().await {
-            out.push(r?);
-            progress(out.len(), total);
+        let call = self.adaptive.call();
+        let batches: Vec<&[S]> = texts.chunks(self.family.texts_per_call()).collect();
+        let mut results: Vec<Option<Vec<Embedding>>> = batches.iter().map(|_| None).collect();
+        let mut in_flight = FuturesUnordered::new();
+        let (mut next, mut done) = (0, 0);
+        loop {
+            // At most `limit` batches under way (the permits bound the requests actually out);
+            // read again after every completion, so that growth lets more start.
+            while next < batches.len() && in_flight.len() < call.limit() {
+                let (i, batch, call) = (next, batches[next], &call);
+                in_flight.push(async move { (i, self.invoke(batch, options, call).await) });
+                next += 1;
+            }
+            let Some((i, result)) = in_flight.next().await else {
+                break;
+            };
+            let embeddings = result?;
+            done += embeddings.len();
+            results[i] = Some(embeddings);
+            progress(&EmbedProgress {
+                done,
+                total: texts.len(),
+                stats: call.stats(),
+            });
         }
-        Ok(out)
+        Ok(EmbedReport {
+            embeddings: results.into_iter().flatten().flatten().collect(),
+            stats: call.stats(),
+        })
     }
 }
 
-/// Refuses what Bedrock would refuse before sending it.
-fn check_text(text: &str, index: Option<usize>) -> Result<(), AwsError> {
+/// Refuses what Bedrock would refuse before sending it, naming the limit.
+fn check_text(family: ModelFamily, text: &str, index: Option<usize>) -> Result<(), AwsError> {
     let which = match index {
         Some(i) => format!("text #{i}"),
         None => "the text".to_string(),
     };
-    if text.is_empty() {
+    let (model, max) = match family {
+        ModelFamily::Titan(_) => ("Titan", MAX_INPUT_CHARS),
+        ModelFamily::CohereV3 => ("Cohere Embed v3", cohere::MAX_CHARS),
+    };
+    // Cohere's documented minimum is 0 characters; Titan's schema wants at least one.
+    if text.is_empty() && matches!(family, ModelFamily::Titan(_)) {
         return Err(AwsError::invalid_input(format!(
             "{which} is empty: Titan needs at least one character"
         )));
     }
     // Counting stops early: a huge text is not walked to the end.
-    let chars = text.chars().take(MAX_INPUT_CHARS + 1).count();
-    if chars > MAX_INPUT_CHARS {
+    let chars = text.chars().take(max + 1).count();
+    if chars > max {
         return Err(AwsError::invalid_input(format!(
-            "{which} has more than Titan's {MAX_INPUT_CHARS} characters: split it into smaller \
-             chunks"
+            "{which} has more than {model}'s {max} characters: split it into smaller chunks"
         )));
     }
     Ok(())
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct TitanResponse {
-    embedding: Option<Vec<f32>>,
-    embeddings_by_type: Option<ByType>,
-    input_text_token_count: Option<u32>,
-}
-
-#[derive(Deserialize)]
-struct ByType {
-    float: Option<Vec<f32>>,
-    binary: Option<Vec<u8>>,
-}
-
-fn parse_embedding(
-    body: &[u8],
-    options: &EmbedOptions,
-    version: TitanVersion,
-    op: &Op,
-) -> Result<Embedding, AwsError> {
-    let bad = |what: String| {
-        AwsError::InvalidResponse(format!(
-            "Bedrock InvokeModel {}: the answer {what}: check that the model id names a Titan \
-             text embedding model",
-            op.resource
-        ))
-    };
-    let r: TitanResponse = serde_json::from_slice(body)
-        .map_err(|e| bad(format!("is not Titan's embedding JSON ({e})")))?;
-    let by_type = r.embeddings_by_type;
-    let (mut float, mut binary) = match by_type {
-        Some(t) => (t.float, t.binary),
-        None => (None, None),
-    };
-    if float.is_none() {
-        float = r.embedding;
-    }
-    if !options.binary {
-        binary = None;
-    }
-    if version == TitanVersion::V2 && !options.float {
-        float = None;
-    }
-    if options.float && float.is_none() {
-        return Err(bad("has no float embedding".into()));
-    }
-    if options.binary && binary.is_none() {
-        return Err(bad("has no binary embedding".into()));
-    }
-    if let Some(b) = &binary
-        && b.iter().any(|&x| x > 1)
-    {
-        return Err(bad(
-            "has a binary embedding with values other than 0 and 1".into()
-        ));
-    }
-    let want = options.dimensions.map(|d| d as usize);
-    for (name, len) in [
-        ("float", float.as_ref().map(Vec::len)),
-        ("binary", binary.as_ref().map(Vec::len)),
-    ] {
-        if let (Some(len), Some(want)) = (len, want)
-            && len != want
-        {
-            return Err(bad(format!(
-                "has a {name} embedding of {len} dimensions where {want} were asked for"
-            )));
-        }
-    }
-    Ok(Embedding {
-        float,
-        binary,
-        input_text_token_count: r.input_text_token_count.unwrap_or(0),
-    })
 }
 
 /// Reads Bedrock's error: the name in `x-amzn-ErrorType` (before any `:`), the body's
@@ -464,3 +636,6 @@ pub(crate) fn bedrock_error(op: &Op, resp: &Response) -> ServiceError {
     let request_id = resp.header("x-amzn-requestid").map(str::to_string);
     op.error(status, code, message, request_id)
 }
+
+#[cfg(test)]
+mod tests;
