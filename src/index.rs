@@ -138,6 +138,13 @@ impl AlignedStore {
         let want = bytes.div_ceil(64);
         self.lines.reserve(want.saturating_sub(self.lines.len()));
     }
+    /// Like `reserve_bytes`, but a size the allocator refuses is a `false`, not an abort.
+    fn try_reserve_bytes(&mut self, bytes: usize) -> bool {
+        let want = bytes.div_ceil(64);
+        self.lines
+            .try_reserve_exact(want.saturating_sub(self.lines.len()))
+            .is_ok()
+    }
     fn as_slice<T: bytemuck::Pod>(&self) -> &[T] {
         bytemuck::cast_slice(&self.lines)
     }
@@ -196,6 +203,43 @@ impl Collection {
         self.f32s.bytes() + self.i8s.bytes() + self.bits.bytes() + self.scales.len() * 4
     }
 
+    /// Makes room for `docs` more documents of `dims` dimensions before shards arrive, so
+    /// loading a large collection does not copy its stores as they grow. A hint: it does
+    /// nothing if the collection already holds other dimensions, or if the allocator refuses
+    /// (the count may come from an untrusted manifest).
+    pub fn reserve(&mut self, dims: usize, dtype: Dtype, docs: usize) {
+        if dims == 0 || self.dtype.is_some_and(|_| dims != self.dims) {
+            return;
+        }
+        let (f32_stride, i8_stride, words) = Self::strides(dims);
+        let total = self.docs.len().saturating_add(docs);
+        let mut ok = true;
+        if dtype != Dtype::Binary {
+            ok &= self
+                .f32s
+                .try_reserve_bytes(total.saturating_mul(f32_stride).saturating_mul(4));
+            ok = ok && self.i8s.try_reserve_bytes(total.saturating_mul(i8_stride));
+        }
+        ok = ok
+            && self
+                .bits
+                .try_reserve_bytes(total.saturating_mul(words).saturating_mul(8));
+        if ok {
+            let _ = self.docs.try_reserve(docs);
+            let _ = self.live.try_reserve(docs);
+            let _ = self.scales.try_reserve(docs);
+            let _ = self.by_id.try_reserve(docs);
+        }
+    }
+
+    fn strides(dims: usize) -> (usize, usize, usize) {
+        (
+            dims.next_multiple_of(32),
+            dims.next_multiple_of(32),
+            dims.div_ceil(64),
+        )
+    }
+
     /// Adds every document of a decoded shard; returns how many were added. On error nothing
     /// was added.
     pub fn add_shard(&mut self, shard: &ShardRef<'_>) -> Result<usize, IndexError> {
@@ -218,9 +262,7 @@ impl Collection {
             }
             None => {
                 self.dims = dims;
-                self.f32_stride = dims.next_multiple_of(32);
-                self.i8_stride = dims.next_multiple_of(32);
-                self.words = dims.div_ceil(64);
+                (self.f32_stride, self.i8_stride, self.words) = Self::strides(dims);
             }
         }
         let first = self.docs.len();

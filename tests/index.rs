@@ -396,3 +396,23 @@ fn bad_requests_get_errors_that_say_what_to_do() {
         "k larger than the collection returns every document"
     );
 }
+
+#[wasm_bindgen_test(unsupported = test)]
+fn reserve_is_only_a_hint() {
+    let mut rng = Rng::new(5);
+    let shard = plain_shard(8, rng.vec_f32(3 * 8));
+    let mut reserved = Collection::new();
+    // A count no allocator grants (as a hostile manifest could claim) is ignored, not an abort.
+    reserved.reserve(8, s3vec::format::Dtype::F32, usize::MAX / 4);
+    reserved.reserve(8, s3vec::format::Dtype::F32, 3);
+    load(&mut reserved, &shard);
+    // Other dimensions than the collection's: nothing happens.
+    reserved.reserve(16, s3vec::format::Dtype::F32, 1000);
+    let mut plain = Collection::new();
+    load(&mut plain, &shard);
+    let q = rng.vec_f32(8);
+    let a = reserved.search(&q, &opts(3, Mode::Exact)).unwrap();
+    let b = plain.search(&q, &opts(3, Mode::Exact)).unwrap();
+    assert_eq!(a, b);
+    assert_eq!(reserved.dims(), Some(8));
+}

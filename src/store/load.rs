@@ -104,6 +104,10 @@ impl Store {
         loop {
             let current = self.require_manifest().await?;
             let mut collection = Collection::new();
+            // Sized once from the manifest, so the stores are not copied as shards arrive.
+            let m = &current.manifest;
+            let docs = usize::try_from(m.document_count()).unwrap_or(usize::MAX);
+            collection.reserve(m.dims as usize, m.dtype, docs);
             let run = self
                 .fetch_each(
                     &current,
