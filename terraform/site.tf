@@ -19,8 +19,9 @@ locals {
     ".txt"   = "text/plain; charset=utf-8"
     ".woff2" = "font/woff2"
   }
-  site_files = var.create_site && var.site_source_dir != null ? fileset(var.site_source_dir, "**") : []
+  site_files = var.create_site && var.site_source_dir != null ? fileset(var.site_source_dir, "**") : toset([])
   # What the page may connect to: the presign function URL, S3 and Bedrock in this region.
+  default_csp = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; connect-src ${local.connect_src}; img-src 'self' data:; style-src 'self'; object-src 'none'; base-uri 'self'; frame-ancestors 'none'"
   connect_src = join(" ", [
     "'self'",
     "https://*.lambda-url.${local.region}.on.aws",
@@ -175,8 +176,8 @@ resource "aws_cloudfront_response_headers_policy" "site" {
 
   security_headers_config {
     content_security_policy {
-      # wasm-unsafe-eval: compiling the s3vec module; nothing else is evaluated.
-      content_security_policy = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; connect-src ${local.connect_src}; img-src 'self' data:; style-src 'self'; object-src 'none'; base-uri 'self'; frame-ancestors 'none'"
+      # The default allows wasm-unsafe-eval (compiling the s3vec module) and nothing inline.
+      content_security_policy = coalesce(var.site_content_security_policy, local.default_csp)
       override                = true
     }
     content_type_options {
@@ -200,6 +201,8 @@ resource "aws_cloudfront_response_headers_policy" "site" {
 }
 
 data "aws_cloudfront_cache_policy" "optimized" {
+  count = var.create_site ? 1 : 0
+
   name = "Managed-CachingOptimized"
 }
 
@@ -233,7 +236,7 @@ resource "aws_cloudfront_distribution" "site" {
     cached_methods             = ["GET", "HEAD"]
     viewer_protocol_policy     = "redirect-to-https"
     compress                   = true
-    cache_policy_id            = data.aws_cloudfront_cache_policy.optimized.id
+    cache_policy_id            = data.aws_cloudfront_cache_policy.optimized[0].id
     response_headers_policy_id = aws_cloudfront_response_headers_policy.site[0].id
   }
 

@@ -186,6 +186,12 @@ variable "site_source_dir" {
   default     = null
 }
 
+variable "site_content_security_policy" {
+  description = "Content-Security-Policy for the page; null: self only, wasm-unsafe-eval, and connections to the function URL, S3 and Bedrock of the region."
+  type        = string
+  default     = null
+}
+
 variable "cloudfront_price_class" {
   description = "CloudFront price class for the site."
   type        = string
