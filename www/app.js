@@ -572,6 +572,26 @@ function projectQuery(vector) {
   return [x, y];
 }
 
+// Map coordinates to canvas pixels (CSS px), keeping a margin; the query may fall outside the
+// documents' extent, so it is clamped to the edge.
+function placer(m, w, h) {
+  const pad = 14;
+  const { minX, maxX, minY, maxY } = m.bounds;
+  const sx = (w - 2 * pad) / Math.max(1e-9, maxX - minX);
+  const sy = (h - 2 * pad) / Math.max(1e-9, maxY - minY);
+  const clampX = (v) => Math.min(w - pad, Math.max(pad, v));
+  const clampY = (v) => Math.min(h - pad, Math.max(pad, v));
+  return (x, y) => [clampX(pad + (x - minX) * sx), clampY(h - pad - (y - minY) * sy)];
+}
+
+/** Where a document is drawn on the map canvas, in CSS pixels, or null without a map. */
+function mapPoint(id) {
+  const m = state.map;
+  const i = m && m.index.get(id);
+  if (i === undefined || i === null) return null;
+  return placer(m, el.map.clientWidth, el.map.clientHeight)(m.points[2 * i], m.points[2 * i + 1]);
+}
+
 function drawMap() {
   const canvas = el.map;
   const dpr = window.devicePixelRatio || 1;
@@ -593,13 +613,7 @@ function drawMap() {
     ctx.fillText(state.loaded ? "No map" : "Loading…", 16, 28);
     return;
   }
-  const pad = 14;
-  const { minX, maxX, minY, maxY } = m.bounds;
-  const sx = (w - 2 * pad) / Math.max(1e-9, maxX - minX);
-  const sy = (h - 2 * pad) / Math.max(1e-9, maxY - minY);
-  const clampX = (v) => Math.min(w - pad, Math.max(pad, v));
-  const clampY = (v) => Math.min(h - pad, Math.max(pad, v));
-  const at = (x, y) => [clampX(pad + (x - minX) * sx), clampY(h - pad - (y - minY) * sy)];
+  const at = placer(m, w, h);
   const dimmed = state.lastHits.length > 0;
   ctx.globalAlpha = dimmed ? 0.35 : 0.7;
   for (let i = 0; i < m.ids.length; i++) {
@@ -757,6 +771,7 @@ window.s3vecDemo = {
   search: runSearch,
   addDocument,
   removeDocument,
+  mapPoint,
 };
 
 main();
