@@ -110,7 +110,7 @@ test-infra: setup-infra
 	PYTHONDONTWRITEBYTECODE=1 PRESIGN_BIN=$(PRESIGN_BIN) $(HCL2_VENV)/bin/python -m unittest discover -s terraform/tests -v
 
 # The Lambda zip: a static musl binary named bootstrap (runs on provided.al2023 whatever its
-# glibc). ring's C code needs musl-gcc.
+# glibc), stripped (symbols only name frames in backtraces). ring's C code needs musl-gcc.
 LAMBDA_TARGET := x86_64-unknown-linux-musl
 LAMBDA_DIR := $${CARGO_TARGET_DIR:-target}/lambda/presign-lambda
 presign-zip:
@@ -119,6 +119,7 @@ presign-zip:
 	cargo build --release --target $(LAMBDA_TARGET) -p presign-lambda
 	mkdir -p $(LAMBDA_DIR)
 	cp $${CARGO_TARGET_DIR:-target}/$(LAMBDA_TARGET)/release/presign-lambda $(LAMBDA_DIR)/bootstrap
+	strip $(LAMBDA_DIR)/bootstrap
 	cd $(LAMBDA_DIR) && rm -f bootstrap.zip && python3 -m zipfile -c bootstrap.zip bootstrap
 	@ls -l $(LAMBDA_DIR)/bootstrap.zip
 

@@ -165,6 +165,14 @@ fn lambda_main() -> Result<(), String> {
         #[command(flatten)]
         settings: Settings,
     }
+    // clap would name the flags; on Lambda the settings are environment variables.
+    for name in ["VECTOR_BUCKET_NAME", "BROWSER_ROLE_ARN", "AWS_REGION"] {
+        if std::env::var_os(name).is_none_or(|v| v.is_empty()) {
+            return Err(format!(
+                "{name} is not set: set it in the function's environment (see presign-lambda/README.md)"
+            ));
+        }
+    }
     let settings = FromEnv::try_parse_from(["presign-lambda"])
         .map_err(|e| format!("settings: {e}"))?
         .settings;
