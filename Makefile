@@ -123,6 +123,27 @@ presign-zip:
 	cd $(LAMBDA_DIR) && rm -f bootstrap.zip && python3 -m zipfile -c bootstrap.zip bootstrap
 	@ls -l $(LAMBDA_DIR)/bootstrap.zip
 
+# ---- www/: the demo page, make demo, and its browser end-to-end tests -----------------------
+.PHONY: demo bins test-e2e
+
+# The README's first command. Builds the package and the binaries, then scripts/demo.sh starts
+# the local stack (S3 + STS + Bedrock), the presign service and the page's static server on
+# 127.0.0.1, indexes corpus/debian-3000.jsonl.gz the first time (data in target/demo-data), and
+# prints the URL. Ctrl-C stops everything. Options: make demo DEMO_ARGS="--limit 500 --web-port 8081".
+demo: setup pkg bins
+	scripts/demo.sh $(DEMO_ARGS)
+
+# s3vec-dev, presign-lambda and the CLI as debug builds: the embedding model's crates are
+# optimised even there (Cargo.toml), and the artifacts are the ones `cargo test --workspace
+# --all-features` already built.
+bins:
+	cargo build --workspace --all-features --bins
+
+# The page in headless Chromium (playwright-core driving Debian's chromium, no browser download),
+# each test file against its own demo stack on free ports; screenshots in target/e2e-artifacts/.
+test-e2e: setup pkg bins
+	node --test --test-concurrency=1 tests/e2e/
+
 clean:
 	cargo clean
 	rm -rf node_modules
