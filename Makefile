@@ -7,9 +7,9 @@ WASM_BINDGEN_VERSION := 0.2.130
 WASM := --target wasm32-unknown-unknown
 PKG_NODE := target/pkg-node
 
-.PHONY: test setup setup-rust setup-node setup-apt lint test-native test-wasm-node test-wasm-browser test-js pkg-node cli bench fuzz clean
+.PHONY: test setup setup-rust setup-node setup-apt lint test-native test-wasm-node test-wasm-browser test-js pkg-node pkg test-pkg cli bench fuzz clean
 
-test: setup lint test-native test-wasm-node test-wasm-browser test-js
+test: setup lint test-native test-wasm-node test-wasm-browser test-js test-pkg
 	$(MAKE) test-infra
 
 setup: setup-rust setup-node setup-apt
@@ -55,6 +55,15 @@ test-js: pkg-node
 
 pkg-node:
 	bench/build-pkg.sh
+
+# The npm package in pkg/ (web and bundler builds, node entry; docs/JS-API.md).
+pkg: setup-rust setup-node
+	scripts/build-pkg.sh
+
+# The packed package under node (ESM) and in a Vite app run in headless Chromium, against the
+# local stack with Bedrock (tests/js/client.test.mjs, tests/vite-app/).
+test-pkg: pkg setup-apt
+	scripts/test-pkg.sh
 
 # The CLI, at target/release/s3vec.
 cli:

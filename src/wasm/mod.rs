@@ -1,8 +1,10 @@
 //! JavaScript bindings. Bindings only: every function converts its arguments, calls the Rust API
 //! and converts the result or the error. No logic lives here.
 
+mod client;
 mod error;
 mod shard;
+mod shard_cache;
 
 use crate::filter::Filter;
 use crate::format::decode_shard;
@@ -50,10 +52,16 @@ export interface ShardInput {
   dtype?: Dtype;
 }
 
-/** Every error s3vec throws is an Error with `name` "S3vecError" and a stable `code`. */
+/** Every error s3vec throws or rejects with is an Error with `name` "S3vecError" and a stable `code` (docs/JS-API.md). */
 export interface S3vecError extends Error {
   name: "S3vecError";
-  code: "InvalidShard" | "ChecksumMismatch" | "UnsupportedVersion" | "DimensionMismatch" | "DtypeMismatch" | "EmptyCollection" | "InvalidArgument" | "InvalidFilter" | "ModeUnavailable";
+  code: ErrorCode;
+  /** Whether the same call later may succeed. Errors from Collection and encodeShard leave it out. */
+  retryable?: boolean;
+  /** What AWS answered, when it did. */
+  awsCode?: string;
+  status?: number;
+  requestId?: string;
 }
 "#;
 
@@ -92,7 +100,7 @@ struct SearchOptionsJs {
     filter: Option<serde_json::Value>,
 }
 
-fn to_js<T: Serialize>(value: &T) -> JsResult<JsValue> {
+pub(crate) fn to_js<T: Serialize>(value: &T) -> JsResult<JsValue> {
     value
         .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
         .map_err(|e| {
