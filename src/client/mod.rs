@@ -14,6 +14,10 @@
 //! refresh, add and remove take turns (an async lock), so memory always follows one
 //! sequence of manifests.
 
+// Natively the clients are shared across threads in `Arc`s; on wasm32 there is one thread and
+// they are not `Send` (neither are the `fetch` futures inside), and the same `Arc`s still work.
+#![cfg_attr(target_arch = "wasm32", allow(clippy::arc_with_non_send_sync))]
+
 mod config;
 mod docs;
 mod error;
