@@ -49,7 +49,7 @@ async fn sessions_reach_their_prefix_and_model_only_and_only_allowed_origins_get
         anon.config.endpoints.s3.as_deref(),
         Some(env.stack_ready.s3.as_str())
     );
-    assert_eq!(anon.config.extra["access"], "read");
+    assert_eq!(anon.config.access.as_deref(), Some("read"));
     let expires = anon.credentials.expiration().expect("an expiry");
     let lifetime = expires
         .duration_since(std::time::SystemTime::now())
@@ -238,22 +238,12 @@ async fn the_relay_carries_signed_invoke_model_calls_to_a_bedrock_without_cors()
     );
 
     let anon = env.fetch(ORIGIN, "", None).await.expect("credentials");
-    // The relay's URL is in the answer's endpoints (read raw: the client's typed endpoints
-    // do not carry it yet).
-    let raw = client
-        .post(env.credentials_url())
-        .header("origin", ORIGIN)
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
-    let raw: serde_json::Value = serde_json::from_slice(&raw).unwrap();
-    let relay = raw["endpoints"]["bedrockRelay"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let relay = anon
+        .config
+        .endpoints
+        .bedrock_relay
+        .clone()
+        .expect("the relay's URL");
     assert_eq!(relay, format!("{}/bedrock", env.presign_ready.url));
     let via = Arc::new(ViaRelay {
         inner: ReqwestTransport::new().unwrap(),
