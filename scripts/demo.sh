@@ -74,7 +74,7 @@ root_secret=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY
 for b in s3vec-dev presign-lambda s3vec; do
   [ -x "$bin/$b" ] || { echo "demo.sh: $bin/$b is missing: run \`make demo\` (it builds them)" >&2; exit 1; }
 done
-[ -d pkg/web ] || { echo "demo.sh: pkg/web is missing: run \`make pkg\` (or \`make demo\`)" >&2; exit 1; }
+[ -d "${S3VEC_PKG_DIR:-pkg}/web" ] || { echo "demo.sh: ${S3VEC_PKG_DIR:-pkg}/web is missing: run \`make pkg\` (or \`make demo\`)" >&2; exit 1; }
 
 mkdir -p "$data/s3" "$data/run" "$data/logs"
 data=$(cd "$data" && pwd)

@@ -10,7 +10,7 @@ token). `/s3vec-config.json`, which terraform uploads beside the page, comes fro
 a demo or a test stack points the page at its own presign endpoint without writing into www/.
 The site's Content-Security-Policy is sent too (with the local endpoints in connect-src), so the
 page is tried under the rules it gets in production. Everything is `Cache-Control: no-cache`,
-so an edited file shows on reload.
+so an edited file shows on reload. $S3VEC_PKG_DIR serves another build of the package as /pkg/.
 """
 
 import argparse
@@ -39,7 +39,8 @@ CSP = (
 
 
 def make_handler(config):
-    mounts = [("/pkg/", ROOT / "pkg"), ("/", ROOT / "www")]
+    pkg = pathlib.Path(os.environ.get("S3VEC_PKG_DIR") or ROOT / "pkg")
+    mounts = [("/pkg/", pkg), ("/", ROOT / "www")]
 
     class Handler(http.server.SimpleHTTPRequestHandler):
         def translate_path(self, path):

@@ -106,7 +106,7 @@ function showError(e, context) {
   const code = e && e.code;
   el.error.replaceChildren(
     node("strong", {}, context ? `${context}:` : "Error:"),
-    document.createTextNode(`${code ? `[${code}] ` : ""}${(e && e.message) || String(e)}`),
+    document.createTextNode(` ${code ? `[${code}] ` : ""}${(e && e.message) || String(e)}`),
     ...(HINTS[code] ? [node("br"), document.createTextNode(HINTS[code])] : []),
   );
   el.error.hidden = false;
@@ -681,7 +681,7 @@ function updateFacts() {
     ["model", `${c.modelId}${c.dims ? `, ${c.dims} dims, ${c.dtype}` : ""}`],
     ["generation", c.generation ?? "—"],
     ["credentials", c.access === "write" ? "read-write" : "read-only"],
-    ["Bedrock", `${s.bedrockRoute === "relay" ? "through the presign relay" : "direct"}, ${fmtInt(s.bedrockRequests)} calls`],
+    ["Bedrock", `${s.bedrockRoute === "relay" ? "through the presign relay" : "direct"}, ${fmtInt(s.bedrockRequests)} ${s.bedrockRequests === 1 ? "call" : "calls"}`],
     ["query cache", `${fmtInt(s.queryCacheHits)} hits, ${fmtInt(s.queryCacheMisses)} misses`],
     ["retries", `${fmtInt(s.throttleRetries)} throttled, ${fmtInt(s.otherRetries)} other`],
     ["credential fetches", fmtInt(s.credentialFetches)],
