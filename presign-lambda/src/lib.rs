@@ -14,3 +14,5 @@ pub mod sts;
 
 #[cfg(test)]
 mod handler_tests;
+#[cfg(test)]
+mod relay_tests;
