@@ -2,6 +2,7 @@
 //! and converts the result or the error. No logic lives here.
 
 mod client;
+mod client_args;
 mod error;
 mod shard;
 mod shard_cache;
