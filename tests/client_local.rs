@@ -194,6 +194,18 @@ async fn added_documents_are_searchable_at_once_and_queries_are_remembered() {
         .unwrap_err();
     assert_eq!(bad.code(), "InvalidFilter", "{bad}");
 
+    // The ids and the 2-D map of what is in memory.
+    let mut ids = client.ids().unwrap();
+    ids.sort();
+    assert_eq!(ids, ["curl", "gimp", "python3"]);
+    let (ids, map) = client.pca2().unwrap();
+    assert_eq!(ids.len(), 3);
+    assert_eq!(
+        (map.points.len(), map.mean.len(), map.components.len()),
+        (6, 512, 1024)
+    );
+    assert!(map.explained[0] >= map.explained[1] && map.explained[0] > 0.0);
+
     // A fresh client loads what was published; get and remove.
     let other = Client::connect(config(&stack, "coll")).await.unwrap();
     let report = other.load(|_| {}).await.unwrap();

@@ -19,8 +19,10 @@
 #![cfg_attr(target_arch = "wasm32", allow(clippy::arc_with_non_send_sync))]
 
 mod config;
+mod connect;
 mod docs;
 mod error;
+mod pca;
 mod query_cache;
 mod route;
 mod sync;
@@ -29,19 +31,18 @@ mod write;
 pub use config::{ClientConfig, CredentialSource, Endpoints};
 pub use docs::Doc;
 pub use error::ClientError;
+pub use pca::Pca2;
 pub use route::BedrockRoute;
 pub use sync::{LoadKind, LoadReport};
 pub use write::{AddReport, RemoveReport};
 
-use crate::aws::StaticProvider;
-use crate::aws::bedrock::{BedrockClient, BedrockConfig, InputType, ModelFamily};
-use crate::aws::credentials::{CachingProvider, CredentialsProvider, PresignFetcher};
+use crate::aws::bedrock::{BedrockClient, InputType, ModelFamily};
+use crate::aws::credentials::{CachingProvider, CredentialsProvider};
 use crate::aws::runtime::Runtime;
-use crate::aws::s3::{S3Client, S3Config};
 use crate::filter::Filter;
 use crate::format::Dtype;
 use crate::index::{Mode, SearchOptions};
-use crate::store::{Store, StoreOptions};
+use crate::store::Store;
 use config::Resolved;
 use query_cache::QueryCache;
 use route::RouteTransport;
@@ -141,108 +142,6 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Client {
-    /// Checks the configuration, fetches credentials once (presign) and builds the clients.
-    /// Reads nothing from S3.
-    pub async fn connect(config: ClientConfig) -> Result<Client, ClientError> {
-        if config.concurrency == 0 || config.load_concurrency == 0 {
-            return Err(ClientError::invalid(
-                "concurrency and loadConcurrency must be at least 1",
-            ));
-        }
-        let runtime = match &config.runtime {
-            Some(r) => r.clone(),
-            None => Runtime::platform()?,
-        };
-        let (credentials, presign, answer): (Arc<dyn CredentialsProvider>, _, _) = match &config
-            .credentials
-        {
-            CredentialSource::Static(c) => (Arc::new(StaticProvider::new(c.clone())), None, None),
-            CredentialSource::Provider(p) => (p.clone(), None, None),
-            CredentialSource::Presign {
-                url,
-                access,
-                write_token,
-            } => {
-                let mut body = Map::new();
-                if let Some(p) = &config.prefix {
-                    body.insert("prefix".into(), Value::from(p.as_str()));
-                }
-                if let Some(a) = access {
-                    body.insert("access".into(), Value::from(a.as_str()));
-                }
-                let mut fetcher = PresignFetcher::new(runtime.transport.clone(), url.clone())
-                    .post_json(Value::Object(body).to_string());
-                if let Some(token) = write_token {
-                    fetcher = fetcher.header("authorization", format!("Bearer {token}"));
-                }
-                let fetcher = Arc::new(fetcher);
-                let caching = Arc::new(CachingProvider::new(fetcher.clone()));
-                caching.credentials(runtime.now()).await?;
-                (caching.clone(), Some(caching), fetcher.latest_config())
-            }
-        };
-        let settings = config::resolve(&config, answer.as_ref()).map_err(ClientError::invalid)?;
-        let mut s3 = S3Config::new(settings.region.clone(), settings.bucket.clone());
-        if let Some(e) = &settings.s3_endpoint {
-            s3 = s3.endpoint(e.clone());
-        }
-        let s3 = S3Client::new(s3, credentials.clone(), runtime.clone())?;
-        let options = StoreOptions {
-            load_concurrency: config.load_concurrency,
-            ..StoreOptions::default()
-        };
-        let mut store = Store::with_options(Arc::new(s3), &settings.prefix, &runtime, options)?;
-        if let Some(cache) = &config.shard_cache {
-            store = store.with_cache(cache.clone());
-        }
-        let route = Arc::new(
-            RouteTransport::new(
-                runtime.transport.clone(),
-                settings.bedrock_endpoint.clone(),
-                settings.bedrock_relay.clone(),
-                config.bedrock_route,
-            )
-            .map_err(ClientError::invalid)?,
-        );
-        let bedrock = make_bedrock(
-            &settings,
-            &route,
-            &runtime,
-            &credentials,
-            config.concurrency,
-            &settings.model_id,
-        )?;
-        Ok(Client {
-            new_dims: config.dims,
-            new_dtype: config.dtype,
-            store,
-            credentials,
-            route,
-            concurrency: config.concurrency,
-            bedrock: Mutex::new(Arc::new(bedrock)),
-            presign,
-            state: Mutex::new(sync::State::default()),
-            writer: futures_util::lock::Mutex::new(()),
-            queries: Mutex::new(QueryCache::new(config.query_cache_size)),
-            closed: AtomicBool::new(false),
-            runtime,
-            settings,
-        })
-    }
-
-    /// A Bedrock client for another model (a collection made with a model other than the
-    /// default one).
-    fn bedrock_for(&self, model_id: &str) -> Result<BedrockClient, ClientError> {
-        make_bedrock(
-            &self.settings,
-            &self.route,
-            &self.runtime,
-            &self.credentials,
-            self.concurrency,
-            model_id,
-        )
-    }
-
     fn bedrock(&self) -> Arc<BedrockClient> {
         lock(&self.bedrock).clone()
     }
@@ -385,6 +284,35 @@ impl Client {
         Ok(lock(&self.state).collection.get(id).map(SearchHit::from))
     }
 
+    /// The ids of the documents in memory.
+    pub fn ids(&self) -> Result<Vec<String>, ClientError> {
+        self.check_open()?;
+        Ok(lock(&self.state)
+            .collection
+            .ids()
+            .map(str::to_string)
+            .collect())
+    }
+
+    /// Every document in memory on the plane of its first two principal components, with the
+    /// ids in the order of the points. Binary collections use their ±1 sign vectors.
+    pub fn pca2(&self) -> Result<(Vec<String>, Pca2), ClientError> {
+        self.check_open()?;
+        let state = lock(&self.state);
+        let c = &state.collection;
+        let dims = c.dims().ok_or(ClientError::NotLoaded)?;
+        let ids: Vec<String> = c.ids().map(str::to_string).collect();
+        let map = if c.dtype() == Some(Dtype::Binary) {
+            let rows: Vec<Vec<f32>> = ids.iter().filter_map(|id| c.unpacked_binary(id)).collect();
+            let refs: Vec<&[f32]> = rows.iter().map(Vec::as_slice).collect();
+            pca::pca2(&refs, dims)
+        } else {
+            let rows: Vec<&[f32]> = ids.iter().filter_map(|id| c.vector(id)).collect();
+            pca::pca2(&rows, dims)
+        };
+        Ok((ids, map))
+    }
+
     /// Forgets the documents and the remembered queries; every later call fails with
     /// [`ClientError::Closed`].
     pub fn close(&self) {
@@ -396,23 +324,4 @@ impl Client {
     fn family(&self) -> ModelFamily {
         self.bedrock().family()
     }
-}
-
-/// A Bedrock client for `model_id` that sends through `route`.
-fn make_bedrock(
-    settings: &Resolved,
-    route: &Arc<RouteTransport>,
-    runtime: &Runtime,
-    credentials: &Arc<dyn CredentialsProvider>,
-    concurrency: usize,
-    model_id: &str,
-) -> Result<BedrockClient, ClientError> {
-    let runtime = Runtime {
-        transport: route.clone(),
-        ..runtime.clone()
-    };
-    let config = BedrockConfig::new(settings.region.clone(), model_id)
-        .endpoint(settings.bedrock_endpoint.clone())
-        .concurrency(concurrency);
-    Ok(BedrockClient::new(config, credentials.clone(), runtime)?)
 }

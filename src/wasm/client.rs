@@ -111,6 +111,21 @@ export interface RemoveReport {
   generation: number;
 }
 
+/** The documents in memory on the plane of their first two principal components. */
+export interface Pca2 {
+  /** The loaded documents, in the order of `points`. */
+  ids: string[];
+  /** x0, y0, x1, y1, … (2 × ids.length). */
+  points: Float32Array;
+  /** The mean the rows were centred on (dims). */
+  mean: Float32Array;
+  /** 2 × dims, row-major: the two principal axes, unit length. Place a query `q` (from
+   *  `embed`) at x = (q − mean) · components[0 … dims), y = (q − mean) · components[dims …). */
+  components: Float32Array;
+  /** The share of the variance each axis explains. */
+  explained: [number, number];
+}
+
 export interface ClientStats {
   bedrockRequests: number;
   throttleRetries: number;
@@ -268,6 +283,35 @@ impl Client {
             Ok(None) => Ok(JsValue::UNDEFINED),
             Err(e) => Err(client_error(&e)),
         }
+    }
+
+    /// The ids of the documents in memory.
+    pub fn ids(&self) -> JsResult<Vec<String>> {
+        self.inner.ids().map_err(|e| client_error(&e))
+    }
+
+    /// Every document in memory on the plane of its first two principal components
+    /// (computed here, in wasm: one pass over the vectors per round of power iteration).
+    #[wasm_bindgen(unchecked_return_type = "Pca2")]
+    pub fn pca2(&self) -> JsResult<JsValue> {
+        let (ids, map) = self.inner.pca2().map_err(|e| client_error(&e))?;
+        let out = js_sys::Object::new();
+        let ids: js_sys::Array = ids.iter().map(|id| JsValue::from_str(id)).collect();
+        let explained: js_sys::Array = map.explained.iter().map(|&x| JsValue::from(x)).collect();
+        let fields: [(&str, JsValue); 5] = [
+            ("ids", ids.into()),
+            ("points", js_sys::Float32Array::from(&map.points[..]).into()),
+            ("mean", js_sys::Float32Array::from(&map.mean[..]).into()),
+            (
+                "components",
+                js_sys::Float32Array::from(&map.components[..]).into(),
+            ),
+            ("explained", explained.into()),
+        ];
+        for (key, value) in fields {
+            js_sys::Reflect::set(&out, &JsValue::from_str(key), &value)?;
+        }
+        Ok(out.into())
     }
 
     /// Forgets the documents and remembered queries; later calls throw `Closed`.

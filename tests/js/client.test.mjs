@@ -105,6 +105,14 @@ test("add, search, get, remove, with the query embedding remembered", { skip }, 
   await rejects(client.add([{ id: "a", text: "x", meta: {} }]), "InvalidArgument", /unknown field `meta`/);
   await rejects(client.add([{ id: "a", text: "x" }, { id: "a", text: "y" }]), "InvalidArgument", /twice/);
 
+  assert.deepEqual(client.ids().sort(), ["curl", "gimp", "python3"]);
+  const map = client.pca2();
+  assert.equal(map.ids.length, 3);
+  assert.ok(map.points instanceof Float32Array && map.points.length === 6);
+  assert.equal(map.mean.length, 512);
+  assert.equal(map.components.length, 1024);
+  assert.ok(map.explained[0] >= map.explained[1] && map.explained[0] > 0);
+
   assert.equal(client.get("python3").id, "python3");
   assert.equal(client.get("nope"), undefined);
   const removed = await client.remove(["python3", "nope"]);
@@ -170,6 +178,8 @@ test("the TypeScript declarations describe the Client precisely", { skip }, () =
   assert.match(dts, /add\(docs: Doc\[\], options\?: AddOptions\): Promise<AddReport>;/);
   assert.match(dts, /remove\(ids: string\[\]\): Promise<RemoveReport>;/);
   assert.match(dts, /readonly stats: ClientStats;/);
+  assert.match(dts, /pca2\(\): Pca2;/);
+  assert.match(dts, /ids\(\): string\[\];/);
   assert.match(dts, /code: ErrorCode;/);
   // wasm-bindgen's InitOutput (the raw exports of the web build) is typed with `any`; the API
   // before it must not be.
