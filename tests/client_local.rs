@@ -570,3 +570,114 @@ fn the_presign_lambdas_answer_is_read_whole() {
     );
     assert_eq!(r.config.prefix.as_deref(), Some("docs/"));
 }
+
+/// A presign endpoint served by the test: answers every `POST /credentials` with the stack's
+/// root keys and the settings the presign Lambda sends, and records each request.
+async fn fake_presign(stack: &Stack) -> (String, Arc<std::sync::Mutex<Vec<String>>>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/credentials", listener.local_addr().unwrap());
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let answer = json!({
+        "accessKeyId": stack.ready.access_key_id,
+        "secretAccessKey": stack.ready.secret_access_key,
+        "expiration": "2099-01-01T00:00:00Z",
+        "region": stack.ready.region,
+        "bucket": BUCKET,
+        "prefix": "presigned",
+        "modelId": "amazon.titan-embed-text-v2:0",
+        "access": "write",
+        "endpoints": {"s3": stack.ready.s3, "bedrock": stack.ready.bedrock,
+                      "bedrockRelay": "http://127.0.0.1:9/bedrock"},
+    })
+    .to_string();
+    let log = seen.clone();
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            let mut buf = vec![0u8; 8192];
+            let mut len = 0;
+            // Headers, then as much body as Content-Length says (small requests only).
+            loop {
+                let Ok(n) = sock.read(&mut buf[len..]).await else {
+                    break;
+                };
+                len += n;
+                let text = String::from_utf8_lossy(&buf[..len]).to_string();
+                if let Some(end) = text.find("\r\n\r\n") {
+                    let want = text
+                        .lines()
+                        .find_map(|l| {
+                            l.to_ascii_lowercase()
+                                .strip_prefix("content-length:")
+                                .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                        })
+                        .unwrap_or(0);
+                    if len >= end + 4 + want || n == 0 {
+                        log.lock().unwrap().push(text);
+                        break;
+                    }
+                }
+                if n == 0 {
+                    break;
+                }
+            }
+            let reply = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{answer}",
+                answer.len()
+            );
+            let _ = sock.write_all(reply.as_bytes()).await;
+            let _ = sock.shutdown().await;
+        }
+    });
+    (url, seen)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_presign_endpoint_gives_credentials_and_settings() {
+    let stack = stack();
+    let (url, seen) = fake_presign(&stack).await;
+    let client = Client::connect(ClientConfig {
+        dims: Some(DIMS),
+        ..ClientConfig::new(CredentialSource::Presign {
+            url,
+            access: Some("write".into()),
+            write_token: Some("t0ken".into()),
+        })
+    })
+    .await
+    .unwrap();
+    // connect fetched credentials once and took the settings from the answer.
+    let requests = seen.lock().unwrap().clone();
+    assert_eq!(requests.len(), 1);
+    assert!(
+        requests[0].starts_with("POST /credentials"),
+        "{}",
+        requests[0]
+    );
+    assert!(
+        requests[0]
+            .to_ascii_lowercase()
+            .contains("authorization: bearer t0ken")
+    );
+    assert!(
+        requests[0].ends_with(r#"{"access":"write"}"#),
+        "{}",
+        requests[0]
+    );
+    assert_eq!(
+        (client.bucket(), client.prefix(), client.region()),
+        (BUCKET, "presigned", "us-east-1")
+    );
+    assert_eq!(client.access(), Some("write"));
+    assert_eq!(client.stats().credential_fetches, 1);
+
+    // The answer's endpoints are used; a direct Bedrock that answers keeps the route direct.
+    client.add(&docs(), |_, _| {}).await.unwrap();
+    assert_eq!(client.stats().bedrock_route, "direct");
+    assert_eq!(client.load(|_| {}).await.unwrap().documents, 3);
+    assert_eq!(
+        seen.lock().unwrap().len(),
+        1,
+        "credentials were reused, not fetched again"
+    );
+}
