@@ -5,6 +5,7 @@
 import { test, before } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
 const stack = process.env.S3VEC_TEST_STACK;
@@ -189,4 +190,14 @@ test("the TypeScript declarations describe the Client precisely", { skip }, () =
   const pkg = JSON.parse(readFileSync(dir + "package.json", "utf8"));
   assert.equal(pkg.exports["."].node.default, "./node/index.js");
   assert.equal(pkg.exports["."].default, "./web/s3vec.js");
+});
+
+test("the bundler build instantiates as an ES module import of the .wasm", { skip }, () => {
+  // What webpack 5 (asyncWebAssembly) and vite-plugin-wasm do, done by node's own (flagged) wasm
+  // ES module integration.
+  const out = execFileSync(process.execPath, [
+    "--experimental-wasm-modules", "--no-warnings", "--input-type=module", "-e",
+    'const m = await import("s3vec/bundler"); const c = new m.Collection(); console.log(typeof m.Client.connect, c.size);',
+  ], { cwd: fileURLToPath(new URL(".", import.meta.url)), encoding: "utf8" });
+  assert.equal(out.trim(), "function 0");
 });
