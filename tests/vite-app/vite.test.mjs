@@ -107,4 +107,24 @@ test("a Vite build of an app importing s3vec searches the local stack in Chromiu
   assert.equal(second.loaded.cachedShards, 1, JSON.stringify(second.loaded));
   assert.equal(second.loaded.downloadedBytes, 0);
   await page.screenshot({ path: join(dist, "screenshot.png") });
+
+  // Bedrock without CORS, called directly: the browser hides why the call failed, the package
+  // tells it apart from a dead network by a no-cors probe of the same URL.
+  const cors = (corsOrigins) => fetch(`${bedrock}/_dev/bedrock`, { method: "PUT", body: JSON.stringify({ corsOrigins }) });
+  assert.ok((await cors(null)).ok);
+  cleanup.push(() => cors(["*"]));
+  await page.goto("about:blank");
+  await page.goto(url({ connect: { ...connect, bedrockRoute: "direct" }, query: "a query not embedded yet" }));
+  const blocked = await result();
+  assert.equal(blocked.ok, false, JSON.stringify(blocked));
+  assert.equal(blocked.name, "S3vecError");
+  assert.equal(blocked.code, "CorsBlocked", blocked.message);
+  assert.match(blocked.message, /CORS/);
+  assert.ok((await cors(["*"])).ok);
+
+  // Nothing listening: Network.
+  await page.goto("about:blank");
+  await page.goto(url({ connect: { ...connect, endpoints: { s3: "http://127.0.0.1:9", bedrock } }, query: "x" }));
+  const dead = await result();
+  assert.equal(dead.code, "Network", dead.message);
 });
