@@ -3,8 +3,12 @@
 //!
 //! ```text
 //! cargo run --release -p s3vec-dev --example bedrock_throughput -- [--texts 240] \
-//!     [--concurrency 8] [--workers N] [--max-batch 8] [--http]
+//!     [--concurrency 8] [--workers N] [--max-batch 8] [--http] [--corpus FILE.jsonl]
 //! ```
+//!
+//! `--corpus` takes the first `--texts` texts of a JSON Lines corpus (`{"id", "text"}` per line,
+//! as `s3vec index` reads) instead of the generated ~64-token ones, so the service's own rate can
+//! be compared with the CLI's indexing rate on the same texts.
 //!
 //! `--workers` defaults to the number of cores; with more than one worker the pool runs candle's
 //! kernels single-threaded (`RAYON_NUM_THREADS=1`) unless that variable is set.
@@ -25,6 +29,7 @@ struct Options {
     concurrency: usize,
     pool: PoolConfig,
     http: bool,
+    corpus: Option<String>,
 }
 
 fn options() -> Options {
@@ -33,6 +38,7 @@ fn options() -> Options {
         concurrency: 8,
         pool: PoolConfig::default(),
         http: false,
+        corpus: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -47,6 +53,7 @@ fn options() -> Options {
             "--workers" => o.pool.workers = number(),
             "--max-batch" => o.pool.max_batch = number(),
             "--http" => o.http = true,
+            "--corpus" => o.corpus = args.next(),
             other => panic!("unknown option {other}"),
         }
     }
@@ -81,10 +88,28 @@ fn texts(n: usize) -> (Vec<String>, f64) {
     (out, mean)
 }
 
+/// The first `n` texts of a JSON Lines corpus, and their mean token count.
+fn corpus_texts(path: &str, n: usize) -> (Vec<String>, f64) {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let out: Vec<String> = text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter_map(|v| v["text"].as_str().map(str::to_string))
+        .take(n)
+        .collect();
+    let e = embedder();
+    let tokens: usize = out.iter().map(|t| e.tokenize(t).unwrap().token_count).sum();
+    let mean = tokens as f64 / out.len().max(1) as f64;
+    (out, mean)
+}
+
 #[tokio::main]
 async fn main() {
     let o = options();
-    let (texts, mean_tokens) = texts(o.texts);
+    let (texts, mean_tokens) = match &o.corpus {
+        Some(path) => corpus_texts(path, o.texts),
+        None => texts(o.texts),
+    };
     let pool = Arc::new(ModelPool::start(embedder(), &o.pool));
     eprintln!(
         "{} texts of {mean_tokens:.1} tokens on average (+2 special tokens); {} workers, max \
