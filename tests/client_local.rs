@@ -328,10 +328,7 @@ async fn refresh_fetches_only_what_another_writer_appended() {
         &Runtime::platform().unwrap(),
     )
     .unwrap();
-    store
-        .compact(&s3vec::store::CompactOptions::default())
-        .await
-        .unwrap();
+    store.compact(&compact_now()).await.unwrap();
     let refreshed = reader.refresh(|_| {}).await.unwrap();
     assert_eq!(refreshed.kind, LoadKind::Reloaded);
     assert_eq!(refreshed.documents, 6);
@@ -443,6 +440,26 @@ async fn a_shard_cache_serves_the_second_load_and_survives_corruption() {
         (2, 0),
         "the entry was replaced"
     );
+
+    // After a compaction, a load keeps only the entries of the shards still listed.
+    s3vec::store::Store::new(
+        Arc::new(stack.s3(stack.root())),
+        "cached",
+        &Runtime::platform().unwrap(),
+    )
+    .unwrap()
+    .compact(&compact_now())
+    .await
+    .unwrap();
+    let (_, cfg) = open(&cache);
+    let report = Client::connect(cfg)
+        .await
+        .unwrap()
+        .load(|_| {})
+        .await
+        .unwrap();
+    assert_eq!((report.shards, report.cached_shards), (1, 0));
+    assert_eq!(cache.len(), 1, "{:?}", cache.urls());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -597,10 +614,7 @@ async fn fake_presign(stack: &Stack) -> (String, Arc<std::sync::Mutex<Vec<String
             let mut buf = vec![0u8; 8192];
             let mut len = 0;
             // Headers, then as much body as Content-Length says (small requests only).
-            loop {
-                let Ok(n) = sock.read(&mut buf[len..]).await else {
-                    break;
-                };
+            while let Ok(n) = sock.read(&mut buf[len..]).await {
                 len += n;
                 let text = String::from_utf8_lossy(&buf[..len]).to_string();
                 if let Some(end) = text.find("\r\n\r\n") {
@@ -680,4 +694,12 @@ async fn a_presign_endpoint_gives_credentials_and_settings() {
         1,
         "credentials were reused, not fetched again"
     );
+}
+
+/// Compaction without the grace period for readers of the old manifest.
+fn compact_now() -> s3vec::store::CompactOptions {
+    s3vec::store::CompactOptions {
+        delete_old_after: std::time::Duration::ZERO,
+        ..Default::default()
+    }
 }

@@ -15,7 +15,9 @@
 //! - whatever a cache returns is verified exactly like a download (length, checksum, agreement
 //!   with the manifest entry); bytes that fail are downloaded again and replace the entry.
 //!
-//! So a cache never needs to be told that an entry is stale, and may drop entries at will.
+//! So a cache never needs to be told that an entry is stale, and may drop entries at will. It
+//! is told, after each full load, which shards the collection still lists, so entries of shards
+//! a compaction replaced do not pile up ([`ShardCache::prune`]).
 
 use crate::aws::runtime::{BoxFuture, MaybeSend, MaybeSync};
 use bytes::Bytes;
@@ -34,6 +36,13 @@ pub struct ShardName<'a> {
 pub trait ShardCache: MaybeSend + MaybeSync {
     fn get<'a>(&'a self, name: ShardName<'a>) -> BoxFuture<'a, Option<Bytes>>;
     fn put<'a>(&'a self, name: ShardName<'a>, bytes: Bytes) -> BoxFuture<'a, ()>;
+
+    /// Drops the entries whose URL starts with `under` (a collection's `…/{prefix}/shards/`)
+    /// and that are not in `keep` (the shards its manifest lists). By default keeps everything.
+    fn prune<'a>(&'a self, under: &'a str, keep: &'a [ShardName<'a>]) -> BoxFuture<'a, ()> {
+        let _ = (under, keep);
+        Box::pin(std::future::ready(()))
+    }
 }
 
 /// Keeps nothing.
@@ -100,6 +109,13 @@ impl ShardCache for MemoryCache {
 
     fn put<'a>(&'a self, name: ShardName<'a>, bytes: Bytes) -> BoxFuture<'a, ()> {
         self.insert(name, bytes);
+        Box::pin(std::future::ready(()))
+    }
+
+    fn prune<'a>(&'a self, under: &'a str, keep: &'a [ShardName<'a>]) -> BoxFuture<'a, ()> {
+        self.lock().retain(|(url, checksum), _| {
+            !url.starts_with(under) || keep.iter().any(|k| k.url == url && k.checksum == checksum)
+        });
         Box::pin(std::future::ready(()))
     }
 }

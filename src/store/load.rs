@@ -121,6 +121,7 @@ impl Store {
                 .await?;
             match run {
                 Run::Done(tally) => {
+                    self.prune_cache(&current.manifest).await;
                     let Versioned { manifest, etag } = current;
                     collection.remove(manifest.deleted.iter().map(String::as_str));
                     return Ok(Loaded {
@@ -297,6 +298,30 @@ impl Store {
                 Err(e) => return Ok(Some(Err(e))),
             }
         }
+    }
+
+    /// Tells the cache which of this collection's shards are still listed.
+    async fn prune_cache(&self, manifest: &Manifest) {
+        let Ok(manifest_url) = self.s3.object_url(&self.manifest_key()) else {
+            return;
+        };
+        let Some(base) = manifest_url.strip_suffix(super::MANIFEST_NAME) else {
+            return;
+        };
+        let under = format!("{base}shards/");
+        let urls: Vec<(String, &str)> = manifest
+            .shards
+            .iter()
+            .filter_map(|e| {
+                let url = self.s3.object_url(&self.key(&e.key)).ok()?;
+                Some((url, e.checksum.as_str()))
+            })
+            .collect();
+        let keep: Vec<ShardName<'_>> = urls
+            .iter()
+            .map(|(url, checksum)| ShardName { url, checksum })
+            .collect();
+        self.cache.prune(&under, &keep).await;
     }
 
     /// From the cache if it has the shard, else from S3.

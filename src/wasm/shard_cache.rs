@@ -33,9 +33,25 @@ fn caches() -> Option<JsValue> {
 
 /// `https://s3vec-cache.invalid/{host}/{path}?checksum={checksum}`.
 pub fn key(name: ShardName<'_>) -> String {
-    let url = name.url;
+    format!("{}?checksum={}", base(name.url), name.checksum)
+}
+
+/// `https://s3vec-cache.invalid/{host}/{path}`.
+fn base(url: &str) -> String {
     let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
-    format!("{KEY_BASE}{rest}?checksum={}", name.checksum)
+    format!("{KEY_BASE}{rest}")
+}
+
+/// `url` as the Cache API reports request URLs (the URL parser's `href`), so that keys read
+/// back from `cache.keys()` compare equal to ours.
+fn href(url: &str) -> Option<String> {
+    let ctor: Function = Reflect::get(&js_sys::global(), &"URL".into())
+        .ok()?
+        .dyn_into()
+        .ok()?;
+    let args: js_sys::Array = std::iter::once(JsValue::from_str(url)).collect();
+    let parsed = Reflect::construct(&ctor, &args).ok()?;
+    Reflect::get(&parsed, &"href".into()).ok()?.as_string()
 }
 
 /// `target[method](...args)`, awaited.
@@ -82,6 +98,23 @@ async fn put(key: String, bytes: Bytes) -> Result<(), JsValue> {
     Ok(())
 }
 
+/// Deletes the entries under `under` that are not in `keep`.
+async fn prune(under: String, keep: Vec<String>) -> Result<(), JsValue> {
+    let under = href(&under).ok_or(JsValue::UNDEFINED)?;
+    let keep: std::collections::HashSet<String> = keep.iter().filter_map(|k| href(k)).collect();
+    let cache = open().await?;
+    let requests: js_sys::Array = call(&cache, "keys", &[]).await?.dyn_into()?;
+    for request in requests.iter() {
+        let Some(url) = Reflect::get(&request, &"url".into())?.as_string() else {
+            continue;
+        };
+        if url.starts_with(&under) && !keep.contains(&url) {
+            call(&cache, "delete", &[request]).await?;
+        }
+    }
+    Ok(())
+}
+
 impl ShardCache for BrowserCache {
     fn get<'a>(&'a self, name: ShardName<'a>) -> BoxFuture<'a, Option<Bytes>> {
         let key = key(name);
@@ -92,6 +125,14 @@ impl ShardCache for BrowserCache {
         let key = key(name);
         Box::pin(async move {
             let _ = put(key, bytes).await;
+        })
+    }
+
+    fn prune<'a>(&'a self, under: &'a str, keep: &'a [ShardName<'a>]) -> BoxFuture<'a, ()> {
+        let under = base(under);
+        let keep = keep.iter().map(|&k| key(k)).collect();
+        Box::pin(async move {
+            let _ = prune(under, keep).await;
         })
     }
 }
