@@ -142,3 +142,104 @@ pub(crate) fn aws_code(e: &AwsError) -> &'static str {
         AwsError::InvalidResponse(_) => "ServiceError",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aws::error::{ServiceError, TransportError};
+
+    fn service(service: &'static str, status: u16, code: &str, message: &str) -> ClientError {
+        ClientError::Aws(AwsError::from(ServiceError {
+            service,
+            operation: "Op",
+            resource: "r".into(),
+            status,
+            code: code.into(),
+            message: message.into(),
+            request_id: None,
+        }))
+    }
+
+    #[test]
+    fn aws_answers_have_the_documented_codes() {
+        let cases = [
+            (service("S3", 404, "NoSuchKey", ""), "NoSuchKey"),
+            (service("S3", 404, "NoSuchBucket", ""), "NoSuchBucket"),
+            (service("S3", 403, "AccessDenied", "no"), "AccessDenied"),
+            (service("S3", 400, "ExpiredToken", ""), "ExpiredCredentials"),
+            (
+                service("S3", 403, "SignatureDoesNotMatch", ""),
+                "InvalidCredentials",
+            ),
+            (service("S3", 503, "SlowDown", ""), "Throttled"),
+            (
+                service("Bedrock", 429, "ThrottlingException", ""),
+                "Throttled",
+            ),
+            (
+                service("Bedrock", 404, "ResourceNotFoundException", ""),
+                "ModelNotAvailable",
+            ),
+            (
+                service(
+                    "Bedrock",
+                    403,
+                    "AccessDeniedException",
+                    "You don't have access to the model with the specified model ID.",
+                ),
+                "ModelNotAvailable",
+            ),
+            (
+                service(
+                    "Bedrock",
+                    403,
+                    "AccessDeniedException",
+                    "not authorized to perform",
+                ),
+                "AccessDenied",
+            ),
+            (
+                service("presign", 401, "WriteNotAuthorized", ""),
+                "CredentialsUnavailable",
+            ),
+            (service("S3", 500, "InternalError", ""), "ServiceError"),
+        ];
+        for (e, code) in cases {
+            assert_eq!(e.code(), code, "{e}");
+        }
+        let timeout = ClientError::Aws(AwsError::from(TransportError {
+            kind: TransportErrorKind::Timeout,
+            method: "GET".into(),
+            url: "u".into(),
+            message: "m".into(),
+        }));
+        assert_eq!(timeout.code(), "Timeout");
+        assert!(timeout.is_retryable());
+    }
+
+    #[test]
+    fn store_errors_have_the_documented_codes() {
+        let format = |key: &str, source| {
+            ClientError::Store(StoreError::Format {
+                bucket: "b".into(),
+                key: key.into(),
+                source,
+            })
+        };
+        let bad = || FormatError::BadManifest("x".into());
+        assert_eq!(format("p/manifest.json", bad()).code(), "InvalidManifest");
+        assert_eq!(format("p/shards/1.s3vs", bad()).code(), "InvalidShard");
+        let incompatible = |field| {
+            ClientError::Store(StoreError::Incompatible {
+                field,
+                collection: "a".into(),
+                given: "b".into(),
+            })
+        };
+        assert_eq!(incompatible("dimension count").code(), "DimensionMismatch");
+        assert_eq!(incompatible("model").code(), "Incompatible");
+        let contention = ClientError::Store(StoreError::Contention { attempts: 3 });
+        assert_eq!(contention.code(), "Conflict");
+        assert!(contention.is_retryable());
+    }
+}
