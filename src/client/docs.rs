@@ -68,7 +68,7 @@ pub(crate) fn check(docs: &[Doc]) -> Result<(), ClientError> {
 }
 
 /// What to ask the model for: documents or queries, at the collection's size and encoding.
-pub(crate) fn embed_options(
+pub fn embed_options(
     family: ModelFamily,
     dims: u32,
     dtype: Dtype,
@@ -94,8 +94,9 @@ pub(crate) fn default_dims(family: ModelFamily) -> u32 {
     }
 }
 
-/// One shard of `docs` in `dtype`, vectors unit-normalised (binary: their signs).
-pub(crate) fn build_shard(
+/// One shard of `docs` in `dtype`, vectors unit-normalised (binary: their signs). The CLI's
+/// bulk indexing packs its shards with this too.
+pub fn build_shard(
     docs: &[Doc],
     embeddings: Vec<Embedding>,
     dims: u32,

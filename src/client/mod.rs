@@ -29,7 +29,7 @@ mod sync;
 mod write;
 
 pub use config::{ClientConfig, CredentialSource, Endpoints};
-pub use docs::Doc;
+pub use docs::{Doc, build_shard, embed_options};
 pub use error::ClientError;
 pub use pca::Pca2;
 pub use route::BedrockRoute;

@@ -12,11 +12,10 @@ use crate::{CliResult, Failure};
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use s3vec::aws::bedrock::{
-    EmbedOptions, EmbedProgress, EmbedStats, Embedding, InputType, MAX_INPUT_CHARS, ModelFamily,
-    TitanVersion, cohere,
+    EmbedProgress, EmbedStats, InputType, MAX_INPUT_CHARS, ModelFamily, TitanVersion, cohere,
 };
-use s3vec::format::{Document, Dtype, Shard, ShardVectors};
-use s3vec::rank::quantize::{normalize, pack_bits, quantize_i8};
+use s3vec::client;
+use s3vec::format::Dtype;
 use s3vec::store::{CollectionSpec, Published, StoreError};
 use std::sync::Arc;
 use std::time::Instant;
@@ -102,7 +101,7 @@ pub async fn run(config: &Config, args: IndexArgs) -> CliResult {
         normalized: family != ModelFamily::Titan(TitanVersion::V1),
         ..CollectionSpec::new(config.model.clone(), args.dims, args.dtype)
     };
-    let options = embed_options(family, args.dims, args.dtype);
+    let options = client::embed_options(family, args.dims, args.dtype, InputType::SearchDocument);
 
     let published = match store.read_manifest().await? {
         Some(current) => {
@@ -158,7 +157,16 @@ pub async fn run(config: &Config, args: IndexArgs) -> CliResult {
                 })
                 .await?;
             totals = add(&totals, &report.stats);
-            let shard = build_shard(chunk, report.embeddings, args.dims, args.dtype)?;
+            let docs: Vec<client::Doc> = chunk
+                .iter()
+                .map(|d| client::Doc {
+                    id: d.id.clone(),
+                    text: d.text.clone(),
+                    metadata: d.metadata.clone(),
+                })
+                .collect();
+            let shard = client::build_shard(&docs, report.embeddings, args.dims, args.dtype)
+                .map_err(|e| Failure::Aws(e.to_string()))?;
             // Publish this shard while the next one is embedded; one publish in flight keeps
             // shards in order and memory bounded.
             if let Some(previous) = publishing.take() {
@@ -218,98 +226,6 @@ async fn join(task: tokio::task::JoinHandle<Result<Published, StoreError>>) -> C
         Ok(result) => result.map(|_| ()).map_err(Failure::from),
         Err(e) => Err(Failure::Other(format!("the publishing task failed: {e}"))),
     }
-}
-
-fn embed_options(family: ModelFamily, dims: u32, dtype: Dtype) -> EmbedOptions {
-    let binary = dtype == Dtype::Binary;
-    let options = EmbedOptions::default().input_type(InputType::SearchDocument);
-    match family {
-        ModelFamily::Titan(TitanVersion::V2) => options
-            .dimensions(dims)
-            .normalize(true)
-            .types(!binary, binary),
-        _ => options.types(!binary, binary),
-    }
-}
-
-/// One shard of `docs` in the collection's encoding, vectors unit-normalised (binary: signs).
-fn build_shard(
-    docs: &[Doc],
-    embeddings: Vec<Embedding>,
-    dims: u32,
-    dtype: Dtype,
-) -> CliResult<Shard> {
-    let d = dims as usize;
-    let wrong = |what: &str, got: usize, id: &str| {
-        Failure::Aws(format!(
-            "Bedrock returned a {what} of {got} dimensions for {id:?}, expected {d}; check --dims against the model"
-        ))
-    };
-    let mut floats = Vec::new();
-    let mut codes = Vec::new();
-    let mut scales = Vec::new();
-    let mut bits = Vec::new();
-    for (doc, e) in docs.iter().zip(&embeddings) {
-        match dtype {
-            Dtype::Binary => {
-                let b = e.binary.as_ref().ok_or_else(|| {
-                    Failure::Aws(format!(
-                        "Bedrock returned no binary embedding for {:?}",
-                        doc.id
-                    ))
-                })?;
-                if b.len() != d {
-                    return Err(wrong("binary embedding", b.len(), &doc.id));
-                }
-                let mut packed = vec![0u8; d.div_ceil(8)];
-                pack_bits(b, &mut packed);
-                bits.extend_from_slice(&packed);
-            }
-            Dtype::F32 | Dtype::I8 => {
-                let mut v = e.float.clone().ok_or_else(|| {
-                    Failure::Aws(format!(
-                        "Bedrock returned no float embedding for {:?}",
-                        doc.id
-                    ))
-                })?;
-                if v.len() != d {
-                    return Err(wrong("vector", v.len(), &doc.id));
-                }
-                normalize(&mut v);
-                if dtype == Dtype::F32 {
-                    floats.extend_from_slice(&v);
-                } else {
-                    let mut c = vec![0i8; d];
-                    scales.push(quantize_i8(&v, &mut c));
-                    codes.extend_from_slice(&c);
-                }
-            }
-        }
-    }
-    if embeddings.len() != docs.len() {
-        return Err(Failure::Aws(format!(
-            "Bedrock returned {} embeddings for {} texts",
-            embeddings.len(),
-            docs.len()
-        )));
-    }
-    let vectors = match dtype {
-        Dtype::F32 => ShardVectors::F32(floats),
-        Dtype::I8 => ShardVectors::I8 { codes, scales },
-        Dtype::Binary => ShardVectors::Binary(bits),
-    };
-    Ok(Shard {
-        dims,
-        vectors,
-        docs: docs
-            .iter()
-            .map(|doc| Document {
-                id: doc.id.clone(),
-                metadata: doc.metadata.clone(),
-                text: Some(doc.text.clone()),
-            })
-            .collect(),
-    })
 }
 
 fn add(a: &EmbedStats, b: &EmbedStats) -> EmbedStats {

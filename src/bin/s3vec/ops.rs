@@ -5,7 +5,8 @@ use crate::output::{clip, human_bytes, human_count};
 use crate::{CliResult, Failure};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use s3vec::aws::bedrock::{EmbedOptions, InputType, ModelFamily, TitanVersion};
+use s3vec::aws::bedrock::{InputType, ModelFamily};
+use s3vec::client;
 use s3vec::filter::Filter;
 use s3vec::format::Dtype;
 use s3vec::index::{Mode, SearchOptions};
@@ -177,12 +178,12 @@ async fn embed_query(
     let manifest = &loaded.manifest;
     let bedrock = config.with_model(&manifest.model_id).bedrock(clients, 1)?;
     let family = ModelFamily::of_model(&manifest.model_id);
-    let mut options = EmbedOptions::default()
-        .input_type(InputType::SearchQuery)
-        .types(true, false);
-    if family == ModelFamily::Titan(TitanVersion::V2) {
-        options = options.dimensions(manifest.dims).normalize(true);
-    }
+    let options = client::embed_options(
+        family,
+        manifest.dims,
+        manifest.dtype,
+        InputType::SearchQuery,
+    );
     let t = Instant::now();
     let embedding = bedrock.embed(text, &options).await?;
     let vector = embedding
