@@ -9,7 +9,7 @@ PKG_NODE := target/pkg-node
 
 .PHONY: test setup setup-rust setup-node setup-apt lint test-native test-wasm-node test-wasm-browser test-js pkg-node pkg test-pkg cli bench fuzz clean
 
-test: setup lint test-native test-wasm-node test-wasm-browser test-js test-pkg
+test: setup lint test-native test-wasm-node test-wasm-browser test-js test-pkg test-e2e
 	$(MAKE) test-infra
 
 setup: setup-rust setup-node setup-apt
@@ -135,11 +135,19 @@ presign-zip:
 # ---- www/: the demo page, make demo, and its browser end-to-end tests -----------------------
 .PHONY: demo bins test-e2e
 
+# `make pkg` always rebuilds (two wasm-pack builds and wasm-opt: a minute or more here); the demo
+# and the e2e tests rebuild it only when a source of it is newer than its last build, so a warm
+# `make demo` starts in seconds. build-pkg.sh writes pkg/package.json last.
+PKG_STAMP := pkg/package.json
+PKG_SOURCES := $(shell find src npm -type f 2>/dev/null) Cargo.toml Cargo.lock scripts/build-pkg.sh
+$(PKG_STAMP): $(PKG_SOURCES)
+	$(MAKE) pkg
+
 # The README's first command. Builds the package and the binaries, then scripts/demo.sh starts
 # the local stack (S3 + STS + Bedrock), the presign service and the page's static server on
 # 127.0.0.1, indexes corpus/debian-3000.jsonl.gz the first time (data in target/demo-data), and
 # prints the URL. Ctrl-C stops everything. Options: make demo DEMO_ARGS="--limit 500 --web-port 8081".
-demo: setup pkg bins
+demo: setup $(PKG_STAMP) bins
 	scripts/demo.sh $(DEMO_ARGS)
 
 # s3vec-dev, presign-lambda and the CLI as debug builds: the embedding model's crates are
@@ -150,7 +158,8 @@ bins:
 
 # The page in headless Chromium (playwright-core driving Debian's chromium, no browser download),
 # each test file against its own demo stack on free ports; screenshots in target/e2e-artifacts/.
-test-e2e: setup pkg bins
+test-e2e: setup $(PKG_STAMP) bins
+	@[ -d node_modules/playwright-core ] || npm ci --no-audit --no-fund
 	node --test --test-concurrency=1 tests/e2e/
 
 clean:

@@ -90,10 +90,12 @@ stop() {
   for ((i = ${#pids[@]} - 1; i >= 0; i--)); do kill "${pids[i]}" 2>/dev/null || true; done
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
   [ -z "$summary" ] || rm -f "$summary"
+  [ ${#pids[@]} = 0 ] || log "stopped the ${#pids[@]} processes it started"
 }
 trap stop EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+trap 'exit 129' HUP
 
 # Polls for a ready file while its process lives: `await_ready FILE PID NAME LOG`.
 await_ready() {

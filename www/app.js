@@ -63,6 +63,7 @@ const state = {
 // Small helpers
 
 const fmtInt = (n) => Number(n).toLocaleString("en-US");
+const plural = (n, one, many = `${one}s`) => `${fmtInt(n)} ${n === 1 ? one : many}`;
 function fmtBytes(n) {
   if (n < 1024) return `${n} B`;
   if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`;
@@ -223,14 +224,14 @@ function fillSelect(select, values, counts, anyLabel) {
   if ([...select.options].some((o) => o.value === current)) select.value = current;
 }
 
-// Offer the values the loaded documents have, when the package can list them; Debian's lists
-// otherwise.
+// Offer the values the loaded documents have, with counts; Debian's lists while nothing is
+// loaded (an empty collection, before the first add).
 function fillFilterChoices(client) {
   let sections = DEBIAN_SECTIONS;
   let priorities = DEBIAN_PRIORITIES;
   let sectionCounts = null;
   let priorityCounts = null;
-  const ids = typeof client.ids === "function" ? client.ids() : state.map ? state.map.ids : null;
+  const ids = client.size ? client.ids() : null;
   if (ids) {
     sectionCounts = new Map();
     priorityCounts = new Map();
@@ -513,17 +514,22 @@ async function onAddSubmit(event) {
 const PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b",
   "#e377c2", "#bcbd22"];
 
+// The map: the package's pca2() places every document on the plane of its first two principal
+// components, in wasm. It takes a few passes over the vectors, so it is computed after a load,
+// add or remove, never per query.
 function computeMap() {
   const client = state.client;
-  if (typeof client.pca2 !== "function") {
+  const started = performance.now();
+  let p;
+  try {
+    p = client.pca2();
+  } catch (e) {
     state.map = null;
-    state.mapNote = "The map needs client.pca2() from the package (requested in docs/JS-API.md).";
+    state.mapNote = `No map: ${e.message}`;
     el.mapCaption.textContent = state.mapNote;
     drawMap();
     return;
   }
-  const started = performance.now();
-  const p = client.pca2();
   const ms = performance.now() - started;
   const n = p.ids.length;
   let minX = Infinity; let maxX = -Infinity; let minY = Infinity; let maxY = -Infinity;
@@ -535,17 +541,17 @@ function computeMap() {
   // Colour the largest sections; the rest are grey.
   const counts = new Map();
   const sections = p.ids.map((id) => ((client.get(id) || {}).metadata || {}).section || "");
-  for (const s of sections) counts.set(s, (counts.get(s) || 0) + 1);
-  const top = [...counts.entries()].filter(([s]) => s).sort((a, b) => b[1] - a[1]).slice(0, PALETTE.length);
-  const colorOf = new Map(top.map(([s], i) => [s, PALETTE[i]]));
+  for (const sec of sections) counts.set(sec, (counts.get(sec) || 0) + 1);
+  const top = [...counts.entries()].filter(([sec]) => sec).sort((a, b) => b[1] - a[1]).slice(0, PALETTE.length);
+  const colorOf = new Map(top.map(([sec], i) => [sec, PALETTE[i]]));
   state.map = {
     ...p, sections, colorOf,
     index: new Map(p.ids.map((id, i) => [id, i])),
     bounds: { minX, maxX, minY, maxY },
   };
-  const share = p.explained ? ` The two axes explain ${(100 * (p.explained[0] + p.explained[1])).toFixed(0)}% of the variance.` : "";
-  state.mapNote = `${fmtInt(n)} documents, projected in ${fmtMs(ms)} (PCA in wasm).${share} The query (★) and its hits (numbered) light up.`;
-  el.mapCaption.replaceChildren(document.createTextNode(state.mapNote), legend(top.map(([s]) => s), colorOf));
+  const share = (100 * (p.explained[0] + p.explained[1])).toFixed(0);
+  state.mapNote = `${fmtInt(n)} documents, placed in ${fmtMs(ms)} (PCA in wasm; the two axes explain ${share}% of the variance). The query (★) and its hits (numbered) light up.`;
+  el.mapCaption.replaceChildren(document.createTextNode(state.mapNote), legend(top.map(([sec]) => sec), colorOf));
   drawMap();
 }
 
@@ -563,9 +569,13 @@ function projectQuery(vector) {
   const m = state.map;
   if (!m || !vector || vector.length !== m.mean.length) return null;
   const d = m.mean.length;
+  // Stored vectors are unit length; so must the query be to land among them.
+  let norm = 0;
+  for (let i = 0; i < d; i++) norm += vector[i] * vector[i];
+  norm = Math.sqrt(norm) || 1;
   let x = 0; let y = 0;
   for (let i = 0; i < d; i++) {
-    const c = vector[i] - m.mean[i];
+    const c = vector[i] / norm - m.mean[i];
     x += c * m.components[i];
     y += c * m.components[d + i];
   }
@@ -681,8 +691,8 @@ function updateFacts() {
     ["model", `${c.modelId}${c.dims ? `, ${c.dims} dims, ${c.dtype}` : ""}`],
     ["generation", c.generation ?? "—"],
     ["credentials", c.access === "write" ? "read-write" : "read-only"],
-    ["Bedrock", `${s.bedrockRoute === "relay" ? "through the presign relay" : "direct"}, ${fmtInt(s.bedrockRequests)} ${s.bedrockRequests === 1 ? "call" : "calls"}`],
-    ["query cache", `${fmtInt(s.queryCacheHits)} hits, ${fmtInt(s.queryCacheMisses)} misses`],
+    ["Bedrock", `${s.bedrockRoute === "relay" ? "through the presign relay" : "direct"}, ${plural(s.bedrockRequests, "call")}`],
+    ["query cache", `${plural(s.queryCacheHits, "hit")}, ${plural(s.queryCacheMisses, "miss", "misses")}`],
     ["retries", `${fmtInt(s.throttleRetries)} throttled, ${fmtInt(s.otherRetries)} other`],
     ["credential fetches", fmtInt(s.credentialFetches)],
   ];
@@ -739,13 +749,13 @@ async function main() {
     return;
   }
   state.loaded = true;
-  computeMap();
   fillFilterChoices(client);
   el.q.disabled = false;
   setStatus(`Ready: ${fmtInt(client.size)} documents, ${client.access === "write" ? "read-write" : "read-only"}.`);
   updateFacts();
-  document.body.dataset.ready = "true";
   el.q.focus();
+  computeMap();
+  document.body.dataset.ready = "true";
   if (el.q.value.trim()) runSearch();
 }
 
