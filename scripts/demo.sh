@@ -156,7 +156,7 @@ python3 -c 'import json,sys; json.dump({"credentialsUrl": sys.argv[1] + "/creden
 # --dims indexes again (the CLI adds only the documents the collection lacks).
 want="$corpus limit=${limit:-all} dims=$dims"
 if [ "$(cat "$data/indexed" 2>/dev/null)" != "$want" ]; then
-  log "indexing $corpus${limit:+ (first $limit documents)} with the CLI: about a minute for 3,000 documents on 2 cores"
+  log "indexing $corpus${limit:+ (first $limit documents)} with the CLI: about three minutes for 3,000 documents on 2 cores"
   index_args=(index "$corpus" --dims "$dims" --shard-size "$shard_size")
   [ -z "$limit" ] || index_args+=(--limit "$limit")
   if ! "$bin/s3vec" --local-stack "$run/stack.json" --bucket "$bucket" --prefix "$prefix" \
