@@ -277,6 +277,21 @@ describe("the demo page", { timeout: 600_000 }, () => {
     }
   });
 
+  it("with a wrong write token, says so and carries on read-only", async () => {
+    const { context, page } = await newPage(browser);
+    try {
+      await openReady(page, `${demo.info.url}#token=not-the-token`);
+      assert.equal(await page.evaluate(() => window.s3vecDemo.client.access), "read");
+      assert.match(await page.locator("#notice").textContent(), /The write token was refused \(.+\); searching read-only/);
+      assert.equal(await page.locator("#add-button").isDisabled(), true);
+      // Forgotten: a reload does not try it again.
+      assert.equal(await page.evaluate(() => sessionStorage.length), 0);
+      assert.match((await search(page, "image viewer"))[0].text, /imag/i);
+    } finally {
+      await context.close();
+    }
+  });
+
   it("reloads from the browser cache: only the manifest is read from S3", async () => {
     const { context, page } = await newPage(browser);
     try {
