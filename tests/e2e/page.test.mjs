@@ -214,6 +214,19 @@ describe("the demo page", { timeout: 600_000 }, () => {
       found = await search(page, ADDED.query);
       assert.equal(found[0].id, ADDED.id);
       assert.deepEqual(page.problems, []);
+
+      // Another browser, with nothing cached: every shard, the new one included, from S3.
+      const other = await newPage(browser);
+      try {
+        const { total: mark } = await demo.s3Requests();
+        await openReady(other.page, demo.info.url);
+        const { requests } = await demo.s3Requests(mark);
+        const shards = requests.filter((r) => r.method === "GET" && r.path.includes("/shards/"));
+        assert.equal(shards.length, 7, JSON.stringify(requests));
+        assert.equal((await search(other.page, ADDED.query))[0].id, ADDED.id);
+      } finally {
+        await other.context.close();
+      }
     } finally {
       await context.close();
     }
