@@ -164,11 +164,12 @@ mod tests {
             "{\"id\":7,\"text\":\"seven\"}\n",
             "{\"id\":\"b\",\"text\":\"\"}\n",
             "{\"id\":\"a\",\"text\":\"alpha again\"}\n",
-            "{\"id\":\"c\",\"text\":\"0123456789X\"}\n",
+            "{\"id\":\"c\",\"text\":\"0123456789XY\"}\n",
             "[1,2]\n",
             "{\"id\":\"d\",\"text\":\"delta\",\"metadata\":[1]}\n",
         );
-        let c = read(input.as_bytes(), 10).unwrap();
+        // "alpha again" is 11 characters: at the limit, accepted; line 8 is one over.
+        let c = read(input.as_bytes(), 11).unwrap();
         let ids: Vec<&str> = c.docs.iter().map(|d| d.id.as_str()).collect();
         assert_eq!(ids, ["a", "7"]);
         assert_eq!(c.docs[0].text, "alpha again");
@@ -179,7 +180,7 @@ mod tests {
         assert!(
             c.bad[3]
                 .reason
-                .contains("11 characters, over the model's limit of 10")
+                .contains("12 characters, over the model's limit of 11")
         );
         assert_eq!(c.lines, 10);
     }
