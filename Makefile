@@ -151,10 +151,13 @@ demo: setup $(PKG_STAMP) bins
 	scripts/demo.sh $(DEMO_ARGS)
 
 # s3vec-dev, presign-lambda and the CLI as debug builds: the embedding model's crates are
-# optimised even there (Cargo.toml), and the artifacts are the ones `cargo test --workspace
-# --all-features` already built.
+# optimised even there (Cargo.toml). Built through `cargo test --no-run` rather than `cargo
+# build --bins`: the test build unifies dev-dependencies' features into shared crates (tokio,
+# hyper...), so a plain build of the same binaries recompiles much of the tree (6.5 min in CI),
+# while this one reuses what `make test-native` built, and puts the same binaries in
+# target/debug/ (the integration tests run them from there).
 bins:
-	cargo build --workspace --all-features --bins
+	cargo test --workspace --all-features --no-run
 
 # The page in headless Chromium (playwright-core driving Debian's chromium, no browser download),
 # each test file against its own demo stack on free ports; screenshots in target/e2e-artifacts/.
