@@ -6,11 +6,10 @@
 //! shard, sees that the manifest changed, and loads the new one ([`Store::load`]).
 
 use super::change::{Change, PendingShard};
-use super::{Store, StoreError};
+use super::{Store, StoreError, Versioned};
 use crate::format::shard::{ShardRef, read_f32};
-use crate::format::{Document, Dtype, Manifest, Shard, ShardVectors, decode_shard};
+use crate::format::{Document, Dtype, Shard, ShardVectors, decode_shard};
 use bytes::Bytes;
-use futures_util::stream::{self, StreamExt};
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
@@ -57,14 +56,15 @@ impl Store {
                 "max_docs_per_shard must be at least 1".into(),
             ));
         }
-        let snapshot = self.require_manifest().await?.manifest;
+        let current = self.require_manifest().await?;
+        let blobs = self.fetch_all_verified(&current).await?;
+        let snapshot = current.manifest;
         let mut report = CompactReport {
             shards_before: snapshot.shards.len(),
             bytes_before: snapshot.shards.iter().map(|s| s.bytes).sum(),
             generation: snapshot.generation,
             ..CompactReport::default()
         };
-        let blobs = self.fetch_all_verified(&snapshot).await?;
         let shards = blobs
             .iter()
             .zip(&snapshot.shards)
@@ -156,32 +156,18 @@ impl Store {
         Ok(report)
     }
 
-    /// Every shard of `manifest`, verified; compaction refuses to rewrite a collection that
-    /// does not load whole (it would silently drop the unreadable shard's documents).
-    async fn fetch_all_verified(&self, manifest: &Manifest) -> Result<Vec<Bytes>, StoreError> {
-        let this = self;
-        let fetched: Vec<Result<Bytes, StoreError>> = stream::iter(manifest.shards.clone())
-            .map(move |entry| async move {
-                let entry = &entry;
-                let key = this.key(&entry.key);
-                let verified = |bytes: &Bytes| {
-                    decode_shard(bytes)
-                        .and_then(|shard| manifest.check_shard(entry, &shard, bytes.len()))
-                };
-                let first = this.s3.get_object(&key).await?.body;
-                if verified(&first).is_ok() {
-                    return Ok(first);
-                }
-                let second = this.s3.get_object(&key).await?.body;
-                match verified(&second) {
-                    Ok(()) => Ok(second),
-                    Err(e) => Err(this.format_error(key, e)),
-                }
-            })
-            .buffered(self.options.load_concurrency)
-            .collect()
-            .await;
-        fetched.into_iter().collect()
+    /// Every shard of `current`, verified and refetched as [`Store::load`] does. Compaction
+    /// refuses to rewrite a collection that does not load whole (it would silently drop the
+    /// unreadable shard's documents), or one another compaction just rewrote.
+    async fn fetch_all_verified(&self, current: &Versioned) -> Result<Vec<Bytes>, StoreError> {
+        let fetched = self
+            .fetch_shards(current, &current.manifest.shards, |_| {})
+            .await?
+            .ok_or(StoreError::CompactionConflict)?;
+        if let Some(failure) = fetched.failed.into_iter().next() {
+            return Err(failure.error);
+        }
+        Ok(fetched.shards.into_iter().map(|(_, bytes)| bytes).collect())
     }
 
     async fn delete_quietly(&self, relative_keys: impl Iterator<Item = &str>) {
