@@ -588,3 +588,29 @@ mod properties {
         }
     }
 }
+
+/// The ranged id listing reads a header and an ids section from the network: good ones give
+/// the ids, bad ones a named error, never a panic.
+#[wasm_bindgen_test(unsupported = test)]
+fn ids_section_and_decode_ids_read_ranges_and_refuse_bad_bytes() {
+    use s3vec::format::shard::{decode_ids, ids_section};
+    let mut rng = Rng::new(11);
+    let shard = plain_shard(4, rng.vec_f32(3 * 4));
+    let bytes = encode_shard(&shard).unwrap();
+    let (count, range) = ids_section(&bytes[..HEADER_LEN]).unwrap();
+    assert_eq!(count, 3);
+    let ids = decode_ids(&bytes[range.start as usize..range.end as usize], count).unwrap();
+    let expected: Vec<String> = shard.docs.iter().map(|d| d.id.clone()).collect();
+    assert_eq!(ids, expected);
+
+    let err = ids_section(&bytes[..40]).unwrap_err();
+    assert!(err.to_string().contains("truncated"), "{err}");
+    let err = ids_section(b"NOTASHARD-------").unwrap_err();
+    assert!(err.to_string().contains("magic"), "{err}");
+    // A section cut short, or one claiming more ids than its bytes hold.
+    let section = &bytes[range.start as usize..range.end as usize];
+    assert!(decode_ids(&section[..section.len() - 1], count).is_err());
+    assert!(decode_ids(section, 1_000_000).is_err());
+    // Even 0 documents have a 4-byte offset table, so an empty section is malformed.
+    assert!(decode_ids(&[], 0).is_err());
+}
