@@ -26,10 +26,12 @@ setup-rust:
 setup-node:
 	@if [ ! -x node_modules/.bin/wasm-opt ]; then npm ci --no-audit --no-fund; fi
 
+# pip: dev/scripts/fetch-model.sh downloads the embedding model's wheel with it.
 setup-apt:
 	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null || ! command -v wasm2wat >/dev/null; then \
 		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver wabt; \
 	fi
+	@python3 -m pip --version >/dev/null 2>&1 || (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-pip)
 
 lint:
 	cargo fmt --check
