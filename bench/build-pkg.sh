@@ -37,8 +37,9 @@ if [[ $OPT == 1 ]]; then
     npm ci --no-audit --no-fund >&2   # binaryen@132.0.0, pinned in package.json
   fi
   "$WASM_OPT" --version >&2
+  # --low-memory-unused: offsets folded into loads, as in scripts/build-pkg.sh (reason there).
   "$WASM_OPT" -O3 --enable-simd --enable-bulk-memory --enable-nontrapping-float-to-int \
-    --enable-sign-ext --enable-mutable-globals \
+    --enable-sign-ext --enable-mutable-globals --low-memory-unused \
     "$OUT/s3vec_bg.wasm" -o "$OUT/s3vec_bg.opt.wasm"
   mv "$OUT/s3vec_bg.opt.wasm" "$OUT/s3vec_bg.wasm"
 fi

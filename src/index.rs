@@ -12,6 +12,7 @@ use crate::filter::Filter;
 use crate::format::shard::{ShardRef, read_f32};
 use crate::format::{Document, Dtype, FormatError};
 use crate::rank::quantize::{dequantize_i8, normalize, pack_binary, quantize_i8, unpack_binary};
+use crate::rank::select::{self, Ties};
 use crate::rank::topk::{Scored, TopK};
 use crate::rank::{binary, dot_f32, dot_i8, hamming_distance};
 use serde_json::{Map, Value};
@@ -434,34 +435,68 @@ impl Collection {
                 pack_binary(&q[..self.dims], &mut packed);
                 let mut words = vec![0u64; self.words];
                 binary::bytes_to_words(&packed, &mut words);
-                let bits = self.bits.as_slice::<u64>();
-                let n = self.words;
-                // Both operands sliced to `n`: the kernel's length check then folds away. A
-                // function, not a closure shared by the two scans, so each scan inlines it.
-                #[inline(always)]
-                fn hamming(bits: &[u64], words: &[u64], n: usize, row: usize) -> u32 {
-                    hamming_distance(&bits[row * n..][..n], &words[..n])
-                }
+                let distances = self.binary_distances(&candidates, &words);
+                let row_at = |i: u32| match &candidates {
+                    Candidates::AllLive => i,
+                    Candidates::Rows(rows) => rows[i as usize],
+                };
+                let max = self.dims as u32;
                 if binary_only {
+                    // Every document tied at the cut-off comes back, so the id decides among
+                    // them as it does in the other modes.
                     let dims = self.dims as f32;
-                    self.scan(
-                        &candidates,
-                        k,
-                        |row| 1.0 - 2.0 * hamming(bits, &words, n, row) as f32 / dims,
-                        &by_id,
-                    )
+                    let mut top = TopK::new(k);
+                    for i in select::smallest(&distances, max, k, Ties::All) {
+                        let d = distances[i as usize] as f32;
+                        let row = row_at(i);
+                        top.push(
+                            Scored {
+                                score: 1.0 - 2.0 * d / dims,
+                                row,
+                            },
+                            &by_id,
+                        );
+                    }
+                    top.into_sorted(&by_id)
                 } else {
-                    let rough = self.scan(
-                        &candidates,
-                        pool,
-                        |row| -(hamming(bits, &words, n, row) as f32),
-                        &by_row,
-                    );
+                    let rough: Vec<Scored> =
+                        select::smallest(&distances, max, pool, Ties::FirstPositions)
+                            .into_iter()
+                            .map(|i| Scored {
+                                score: -(distances[i as usize] as f32),
+                                row: row_at(i),
+                            })
+                            .collect();
                     self.rerank(&rough, k, &q, &by_id)
                 }
             }
         };
         Ok(top.into_iter().map(|s| self.hit(s)).collect())
+    }
+
+    /// Hamming distance of each candidate's sign bits to the query's, in candidate order;
+    /// `u32::MAX` for removed rows, which selection then never picks.
+    fn binary_distances(&self, candidates: &Candidates, query: &[u64]) -> Vec<u32> {
+        let n = self.words;
+        let bits = &self.bits.as_slice::<u64>()[..self.docs.len() * n];
+        match candidates {
+            Candidates::AllLive => {
+                let mut out = vec![0; self.docs.len()];
+                binary::distances(bits, query, &mut out);
+                if self.live_count < self.docs.len() {
+                    for (d, &live) in out.iter_mut().zip(&self.live) {
+                        if !live {
+                            *d = u32::MAX;
+                        }
+                    }
+                }
+                out
+            }
+            Candidates::Rows(rows) => rows
+                .iter()
+                .map(|&row| hamming_distance(&bits[row as usize * n..][..n], query))
+                .collect(),
+        }
     }
 
     fn candidates(&self, filter: Option<&Filter>) -> Candidates {

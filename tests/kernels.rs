@@ -4,6 +4,7 @@ mod common;
 
 use common::{DIMS, Rng};
 use s3vec::rank::quantize::{binary_len, pack_binary, quantize_i8};
+use s3vec::rank::select::{Ties, smallest};
 use s3vec::rank::{binary, dot_f32, dot_i8, hamming_distance, scalar};
 use wasm_bindgen_test::wasm_bindgen_test;
 
@@ -119,6 +120,75 @@ fn zero_vectors_score_zero_and_quantize_to_zero() {
     }
 }
 
+#[wasm_bindgen_test(unsupported = test)]
+fn distances_match_scalar_hamming_row_by_row() {
+    let mut rng = Rng::new(5);
+    // DIMS plus the other word counts the kernel writes out (256, 512, 768 dimensions).
+    for dims in DIMS.into_iter().chain([256, 512, 768]) {
+        let n = binary_len(dims);
+        let rows: Vec<Vec<u8>> = (0..37)
+            .map(|_| {
+                let mut r = vec![0u8; n];
+                pack_binary(&rng.vec_f32(dims), &mut r);
+                r
+            })
+            .collect();
+        let mut query = vec![0u8; n];
+        pack_binary(&rng.vec_f32(dims), &mut query);
+        let store: Vec<u64> = rows.iter().flat_map(|r| words(r)).collect();
+        let mut out = vec![0u32; rows.len()];
+        binary::distances(&store, &words(&query), &mut out);
+        for (i, r) in rows.iter().enumerate() {
+            assert_eq!(
+                out[i],
+                scalar::hamming_distance(r, &query),
+                "dims {dims} row {i}"
+            );
+        }
+    }
+}
+
+/// `smallest` by sorting: the `count` first positions in (distance, position) order among those
+/// at most `max`, plus, for `Ties::All`, every other position tied with the last one taken.
+fn smallest_by_sort(d: &[u32], max: u32, count: usize, ties: Ties) -> Vec<u32> {
+    let mut order: Vec<u32> = (0..d.len() as u32)
+        .filter(|&i| d[i as usize] <= max)
+        .collect();
+    order.sort_by_key(|&i| (d[i as usize], i));
+    order.truncate(count);
+    if ties == Ties::All && order.len() == count && count > 0 {
+        let cut = d[order[count - 1] as usize];
+        order = (0..d.len() as u32)
+            .filter(|&i| d[i as usize] <= cut)
+            .collect();
+    }
+    order.sort_unstable();
+    order
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn smallest_picks_what_a_sort_picks_with_ties_and_exclusions() {
+    let mut rng = Rng::new(6);
+    for len in [0usize, 1, 5, 64, 1000] {
+        // Few distinct values, so ties at the cut-off are the rule; some rows excluded.
+        let d: Vec<u32> = (0..len)
+            .map(|_| match rng.below(10) {
+                0 => u32::MAX,
+                _ => rng.below(12) as u32,
+            })
+            .collect();
+        for count in [0usize, 1, 3, 10, 100, 2000] {
+            for ties in [Ties::FirstPositions, Ties::All] {
+                assert_eq!(
+                    smallest(&d, 11, count, ties),
+                    smallest_by_sort(&d, 11, count, ties),
+                    "len {len} count {count} {ties:?}"
+                );
+            }
+        }
+    }
+}
+
 #[cfg(not(target_arch = "wasm32"))]
 mod properties {
     use super::*;
@@ -140,6 +210,12 @@ mod properties {
         #[test]
         fn dot_i8_agrees((a, b) in dims().prop_flat_map(|d| (prop::collection::vec(-127i8..=127, d), prop::collection::vec(-127i8..=127, d)))) {
             prop_assert_eq!(dot_i8(&a, &s3vec::rank::dot_i8::widen_query(&b)), scalar::dot_i8(&a, &b));
+        }
+
+        #[test]
+        fn smallest_agrees(d in prop::collection::vec(prop_oneof![0u32..40, Just(u32::MAX)], 0..500), count in 0usize..600, all in any::<bool>()) {
+            let ties = if all { Ties::All } else { Ties::FirstPositions };
+            prop_assert_eq!(smallest(&d, 39, count, ties), smallest_by_sort(&d, 39, count, ties));
         }
 
         #[test]

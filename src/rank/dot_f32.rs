@@ -1,11 +1,17 @@
-//! `f32` dot product with `wide`: simd128 on wasm32, SSE2 (or AVX with `-C target-cpu`) natively.
+//! `f32` dot product: `wide` natively (SSE2, or AVX with `-C target-cpu`), `core::arch::wasm32`
+//! simd128 on wasm32.
+//!
+//! The exact scan over resident vectors is memory-bound, but V8 runs about twice the native
+//! instructions per byte, which leaves fewer loads in flight; so the wasm32 loop is written for
+//! the fewest instructions: four `v128` accumulators (`wide`'s `f32x8` is two `v128`s each),
+//! 128 bytes per step, and raw-pointer loads at constant offsets that `wasm-opt
+//! --low-memory-unused` folds into `v128.load offset=N` (see scripts/build-pkg.sh).
+//!
+//! Stored rows are padded to a multiple of [`BLOCK`], so the collection never takes the scalar
+//! tail; other callers with other lengths sum the last `len % 32` products one by one.
 
-use wide::f32x8;
-
-const LANES: usize = 8;
-/// Four independent accumulators hide the add latency; the scan is then limited by memory
-/// bandwidth rather than by the dependency chain.
-const UNROLL: usize = 4;
+/// Floats per loop step: 128 bytes of each operand, two cache lines.
+const BLOCK: usize = 32;
 
 /// Dot product of two equally long slices; equals the cosine similarity for unit vectors.
 ///
@@ -13,43 +19,82 @@ const UNROLL: usize = 4;
 #[inline]
 pub fn dot_f32(a: &[f32], b: &[f32]) -> f32 {
     assert_eq!(a.len(), b.len(), "dot_f32: lengths differ");
-    // Four named accumulators, not an array walked by an inner loop: at opt-level "s" that loop
-    // is not unrolled and the array lived in linear memory, stored and reloaded every step.
-    //
-    // Each step takes half a block (16 lanes) into acc0/acc1, then rotates the pairs, so lanes
-    // 0..16 of every block still go to acc0/acc1 and lanes 16..32 to acc2/acc3, in block order:
-    // the sum is bit-identical to a full block per step. But a step has 8 loads live instead of
-    // 16; V8 schedules all of a block's loads before its arithmetic, and with 16 loads plus 8
-    // `v128` accumulators it spilled to the stack on every step.
-    let mut acc0 = f32x8::ZERO;
-    let mut acc1 = f32x8::ZERO;
-    let mut acc2 = f32x8::ZERO;
-    let mut acc3 = f32x8::ZERO;
-    let (a_blocks, a_rest) = a.as_chunks::<{ LANES * UNROLL }>();
-    let (b_blocks, b_rest) = b.as_chunks::<{ LANES * UNROLL }>();
-    let (a_halves, _) = a_blocks.as_flattened().as_chunks::<{ 2 * LANES }>();
-    let (b_halves, _) = b_blocks.as_flattened().as_chunks::<{ 2 * LANES }>();
-    for (ah, bh) in a_halves.iter().zip(b_halves) {
-        let n0 = load(ah, 0).mul_add(load(bh, 0), acc0);
-        let n1 = load(ah, LANES).mul_add(load(bh, LANES), acc1);
-        acc0 = acc2;
-        acc1 = acc3;
-        acc2 = n0;
-        acc3 = n1;
-    }
-    let (a_lanes, a_tail) = a_rest.as_chunks::<LANES>();
-    let (b_lanes, b_tail) = b_rest.as_chunks::<LANES>();
-    for (al, bl) in a_lanes.iter().zip(b_lanes) {
-        acc0 = load(al, 0).mul_add(load(bl, 0), acc0);
-    }
-    let tail: f32 = a_tail.iter().zip(b_tail).map(|(x, y)| x * y).sum();
-    ((acc0 + acc1) + (acc2 + acc3)).reduce_add() + tail
+    let (a_blocks, a_rest) = a.as_chunks::<BLOCK>();
+    let (b_blocks, b_rest) = b.as_chunks::<BLOCK>();
+    let tail: f32 = a_rest.iter().zip(b_rest).map(|(x, y)| x * y).sum();
+    simd::dot_blocks(a_blocks, b_blocks) + tail
 }
 
-/// Eight lanes from a fixed-size block at a constant offset: no bounds check survives.
-#[inline(always)]
-fn load<const N: usize>(s: &[f32; N], at: usize) -> f32x8 {
-    let mut lanes = [0.0f32; LANES];
-    lanes.copy_from_slice(&s[at..at + LANES]);
-    f32x8::from(lanes)
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod simd {
+    use super::BLOCK;
+    use core::arch::wasm32::{
+        f32x4_add, f32x4_extract_lane, f32x4_mul, f32x4_splat, v128, v128_load,
+    };
+
+    /// Four accumulators, each taking two products per step: enough independent adds that the
+    /// loads, not the add latency, bound the loop.
+    #[inline(always)]
+    pub fn dot_blocks(a: &[[f32; BLOCK]], b: &[[f32; BLOCK]]) -> f32 {
+        // Named accumulators and written-out steps: at opt-level "s" a loop over an array of
+        // accumulators is not unrolled, and the array then lives in linear memory.
+        let (mut acc0, mut acc1, mut acc2, mut acc3) = (zero(), zero(), zero(), zero());
+        for (x, y) in a.iter().zip(b) {
+            let (x, y) = (x.as_ptr(), y.as_ptr());
+            // SAFETY: `x` and `y` each point at 32 readable floats, and every load reads four
+            // of them at a constant offset of at most 28.
+            unsafe {
+                acc0 = f32x4_add(acc0, f32x4_mul(load(x, 0), load(y, 0)));
+                acc1 = f32x4_add(acc1, f32x4_mul(load(x, 4), load(y, 4)));
+                acc2 = f32x4_add(acc2, f32x4_mul(load(x, 8), load(y, 8)));
+                acc3 = f32x4_add(acc3, f32x4_mul(load(x, 12), load(y, 12)));
+                acc0 = f32x4_add(acc0, f32x4_mul(load(x, 16), load(y, 16)));
+                acc1 = f32x4_add(acc1, f32x4_mul(load(x, 20), load(y, 20)));
+                acc2 = f32x4_add(acc2, f32x4_mul(load(x, 24), load(y, 24)));
+                acc3 = f32x4_add(acc3, f32x4_mul(load(x, 28), load(y, 28)));
+            }
+        }
+        let s = f32x4_add(f32x4_add(acc0, acc1), f32x4_add(acc2, acc3));
+        (f32x4_extract_lane::<0>(s) + f32x4_extract_lane::<1>(s))
+            + (f32x4_extract_lane::<2>(s) + f32x4_extract_lane::<3>(s))
+    }
+
+    #[inline(always)]
+    fn zero() -> v128 {
+        f32x4_splat(0.0)
+    }
+
+    #[inline(always)]
+    unsafe fn load(p: *const f32, at: usize) -> v128 {
+        // SAFETY: the caller guarantees `p[at..at + 4]` is readable.
+        unsafe { v128_load(p.add(at).cast::<v128>()) }
+    }
+}
+
+#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+mod simd {
+    use super::BLOCK;
+    use wide::f32x8;
+
+    /// Four `f32x8` accumulators (eight SSE registers, four AVX ones), written out for the
+    /// same reason as on wasm32.
+    #[inline(always)]
+    pub fn dot_blocks(a: &[[f32; BLOCK]], b: &[[f32; BLOCK]]) -> f32 {
+        let (mut acc0, mut acc1, mut acc2, mut acc3) =
+            (f32x8::ZERO, f32x8::ZERO, f32x8::ZERO, f32x8::ZERO);
+        for (x, y) in a.iter().zip(b) {
+            acc0 = load(x, 0).mul_add(load(y, 0), acc0);
+            acc1 = load(x, 8).mul_add(load(y, 8), acc1);
+            acc2 = load(x, 16).mul_add(load(y, 16), acc2);
+            acc3 = load(x, 24).mul_add(load(y, 24), acc3);
+        }
+        ((acc0 + acc1) + (acc2 + acc3)).reduce_add()
+    }
+
+    #[inline(always)]
+    fn load(s: &[f32; BLOCK], at: usize) -> f32x8 {
+        let mut lanes = [0.0f32; 8];
+        lanes.copy_from_slice(&s[at..at + 8]);
+        f32x8::from(lanes)
+    }
 }

@@ -15,6 +15,7 @@ pub mod dot_f32;
 pub mod dot_i8;
 pub mod quantize;
 pub mod scalar;
+pub mod select;
 pub mod topk;
 
 pub use binary::hamming_distance;
