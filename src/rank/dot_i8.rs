@@ -39,12 +39,39 @@ mod simd {
         i32x4_extract_lane, i32x4_splat, v128, v128_load,
     };
 
-    /// Sum over whole 16-lane blocks; two accumulators, one per half of each block.
+    /// Sum over whole 16-lane blocks, two blocks per step when it can (stored rows are padded
+    /// to 32 codes): half the loop overhead, which is a third of the work at 16 codes a step.
+    /// Four accumulators, one per half block.
     #[inline(always)]
     pub fn dot_lanes(doc: &[[i8; LANES]], query: &[[i16; LANES]]) -> i32 {
-        let mut acc0 = i32x4_splat(0);
-        let mut acc1 = i32x4_splat(0);
-        for (d, q) in doc.iter().zip(query) {
+        let (mut acc0, mut acc1, mut acc2, mut acc3) = (
+            i32x4_splat(0),
+            i32x4_splat(0),
+            i32x4_splat(0),
+            i32x4_splat(0),
+        );
+        let (d_pairs, d_rest) = doc.as_chunks::<2>();
+        let (q_pairs, q_rest) = query.as_chunks::<2>();
+        for (d, q) in d_pairs.iter().zip(q_pairs) {
+            let (d0, d1) = (load_i8(&d[0]), load_i8(&d[1]));
+            acc0 = i32x4_add(
+                acc0,
+                i32x4_dot_i16x8(i16x8_extend_low_i8x16(d0), load_i16(&q[0], 0)),
+            );
+            acc1 = i32x4_add(
+                acc1,
+                i32x4_dot_i16x8(i16x8_extend_high_i8x16(d0), load_i16(&q[0], 8)),
+            );
+            acc2 = i32x4_add(
+                acc2,
+                i32x4_dot_i16x8(i16x8_extend_low_i8x16(d1), load_i16(&q[1], 0)),
+            );
+            acc3 = i32x4_add(
+                acc3,
+                i32x4_dot_i16x8(i16x8_extend_high_i8x16(d1), load_i16(&q[1], 8)),
+            );
+        }
+        for (d, q) in d_rest.iter().zip(q_rest) {
             let d = load_i8(d);
             acc0 = i32x4_add(
                 acc0,
@@ -55,7 +82,7 @@ mod simd {
                 i32x4_dot_i16x8(i16x8_extend_high_i8x16(d), load_i16(q, 8)),
             );
         }
-        let s = i32x4_add(acc0, acc1);
+        let s = i32x4_add(i32x4_add(acc0, acc1), i32x4_add(acc2, acc3));
         i32x4_extract_lane::<0>(s)
             .wrapping_add(i32x4_extract_lane::<1>(s))
             .wrapping_add(i32x4_extract_lane::<2>(s))
