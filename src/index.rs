@@ -399,11 +399,16 @@ impl Collection {
                 mode: options.mode.name(),
             });
         }
-        let mut q = vec![0.0f32; self.f32_stride.max(self.dims)];
+        // Line-aligned like the rows: the allocator aligns a `Vec<f32>` to 8 bytes only, and
+        // then every fourth 16-byte load of the query straddles two cache lines.
+        let mut q_lines = AlignedStore::default();
+        q_lines.grow_to_bytes(self.f32_stride.max(self.dims) * 4);
+        let q = &mut q_lines.as_mut_slice::<f32>()[..self.f32_stride.max(self.dims)];
         q[..self.dims].copy_from_slice(query);
         if normalize(&mut q[..self.dims]) == 0.0 {
             return Err(IndexError::ZeroQuery);
         }
+        let q: &[f32] = q;
 
         let candidates = self.candidates(options.filter);
         let by_row = |a: u32, b: u32| a.cmp(&b);
@@ -411,7 +416,7 @@ impl Collection {
         let k = options.k;
         let pool = k.saturating_mul(oversample);
         let top = match options.mode {
-            Mode::Exact => self.scan(&candidates, k, |row| self.dot_row(row, &q), &by_id),
+            Mode::Exact => self.scan(&candidates, k, |row| self.dot_row(row, q), &by_id),
             Mode::Int8 => {
                 let mut codes = vec![0i8; self.i8_stride];
                 let q_scale = quantize_i8(&q[..self.dims], &mut codes[..self.dims]);
@@ -428,7 +433,7 @@ impl Collection {
                     },
                     &by_row,
                 );
-                self.rerank(&rough, k, &q, &by_id)
+                self.rerank(&rough, k, q, &by_id)
             }
             Mode::Binary => {
                 let mut packed = vec![0u8; self.dims.div_ceil(8)];
@@ -467,7 +472,7 @@ impl Collection {
                                 row: row_at(i),
                             })
                             .collect();
-                    self.rerank(&rough, k, &q, &by_id)
+                    self.rerank(&rough, k, q, &by_id)
                 }
             }
         };
