@@ -419,21 +419,7 @@ impl Collection {
         let top = match options.mode {
             Mode::Exact => self.scan(&candidates, k, |row| self.dot_row(row, q), &by_id),
             Mode::Int8 => {
-                let mut codes = vec![0i8; self.i8_stride];
-                let q_scale = quantize_i8(&q[..self.dims], &mut codes[..self.dims]);
-                let wide = crate::rank::dot_i8::widen_query(&codes);
-                let i8s = self.i8s.as_slice::<i8>();
-                let stride = self.i8_stride;
-                // Both operands sliced to `stride`, so the kernel's length check folds away.
-                let rough = self.scan(
-                    &candidates,
-                    pool,
-                    |row| {
-                        dot_i8(&i8s[row * stride..][..stride], &wide[..stride]) as f32
-                            * (q_scale * self.scales[row])
-                    },
-                    &by_row,
-                );
+                let rough = self.scan(&candidates, pool, self.i8_score(q), &by_row);
                 self.rerank(&rough, k, q, &by_id)
             }
             Mode::Binary => {
@@ -468,29 +454,35 @@ impl Collection {
                     // The pool's rows are scattered and cache-cold, so reading them costs
                     // latency more than bandwidth: their i8 rows (a quarter of the bytes) pick
                     // the few per result whose f32 rows are then read.
-                    let mut codes = vec![0i8; self.i8_stride];
-                    let q_scale = quantize_i8(&q[..self.dims], &mut codes[..self.dims]);
-                    let wide = crate::rank::dot_i8::widen_query(&codes);
-                    let i8s = self.i8s.as_slice::<i8>();
-                    let stride = self.i8_stride;
+                    let i8_score = self.i8_score(q);
                     let mut narrowed = TopK::new(k.saturating_mul(I8_STAGE).min(pool));
                     for i in select::smallest(&distances, max, pool, Ties::FirstPositions) {
-                        let row = row_at(i) as usize;
-                        let score = dot_i8(&i8s[row * stride..][..stride], &wide[..stride]) as f32
-                            * (q_scale * self.scales[row]);
-                        narrowed.push(
-                            Scored {
-                                score,
-                                row: row as u32,
-                            },
-                            &by_row,
-                        );
+                        let row = row_at(i);
+                        let score = i8_score(row as usize);
+                        narrowed.push(Scored { score, row }, &by_row);
                     }
                     self.rerank(&narrowed.into_sorted(&by_row), k, q, &by_id)
                 }
             }
         };
         Ok(top.into_iter().map(|s| self.hit(s)).collect())
+    }
+
+    /// A row's `int8` score against the (unit) query `q`: the i8 dot product, rescaled to
+    /// approximate the cosine similarity. Used by `int8` scans and binary mode's i8 stage.
+    fn i8_score(&self, q: &[f32]) -> impl Fn(usize) -> f32 + '_ {
+        let mut codes = vec![0i8; self.i8_stride];
+        let q_scale = quantize_i8(&q[..self.dims], &mut codes[..self.dims]);
+        let wide = crate::rank::dot_i8::widen_query(&codes);
+        let i8s = self.i8s.as_slice::<i8>();
+        let stride = self.i8_stride;
+        // Both operands sliced to `stride`, so the kernel's length check folds away. Inlined
+        // by force: with two callers LLVM kept it out of line, a call per row of the scan.
+        #[inline(always)]
+        move |row| {
+            dot_i8(&i8s[row * stride..][..stride], &wide[..stride]) as f32
+                * (q_scale * self.scales[row])
+        }
     }
 
     /// Hamming distance of each candidate's sign bits to the query's, in candidate order;
