@@ -53,40 +53,34 @@ mod simd {
         let (d_pairs, d_rest) = doc.as_chunks::<2>();
         let (q_pairs, q_rest) = query.as_chunks::<2>();
         for (d, q) in d_pairs.iter().zip(q_pairs) {
-            let (d0, d1) = (load_i8(&d[0]), load_i8(&d[1]));
-            acc0 = i32x4_add(
-                acc0,
-                i32x4_dot_i16x8(i16x8_extend_low_i8x16(d0), load_i16(&q[0], 0)),
-            );
-            acc1 = i32x4_add(
-                acc1,
-                i32x4_dot_i16x8(i16x8_extend_high_i8x16(d0), load_i16(&q[0], 8)),
-            );
-            acc2 = i32x4_add(
-                acc2,
-                i32x4_dot_i16x8(i16x8_extend_low_i8x16(d1), load_i16(&q[1], 0)),
-            );
-            acc3 = i32x4_add(
-                acc3,
-                i32x4_dot_i16x8(i16x8_extend_high_i8x16(d1), load_i16(&q[1], 8)),
-            );
+            (acc0, acc1) = block((acc0, acc1), &d[0], &q[0]);
+            (acc2, acc3) = block((acc2, acc3), &d[1], &q[1]);
         }
         for (d, q) in d_rest.iter().zip(q_rest) {
-            let d = load_i8(d);
-            acc0 = i32x4_add(
-                acc0,
-                i32x4_dot_i16x8(i16x8_extend_low_i8x16(d), load_i16(q, 0)),
-            );
-            acc1 = i32x4_add(
-                acc1,
-                i32x4_dot_i16x8(i16x8_extend_high_i8x16(d), load_i16(q, 8)),
-            );
+            (acc0, acc1) = block((acc0, acc1), d, q);
         }
         let s = i32x4_add(i32x4_add(acc0, acc1), i32x4_add(acc2, acc3));
         i32x4_extract_lane::<0>(s)
             .wrapping_add(i32x4_extract_lane::<1>(s))
             .wrapping_add(i32x4_extract_lane::<2>(s))
             .wrapping_add(i32x4_extract_lane::<3>(s))
+    }
+
+    /// One 16-code block into a pair of accumulators: low and high eight codes widened to
+    /// `i16`, multiplied with the query and summed pairwise into `i32` lanes.
+    #[inline(always)]
+    fn block(acc: (v128, v128), d: &[i8; LANES], q: &[i16; LANES]) -> (v128, v128) {
+        let d = load_i8(d);
+        (
+            i32x4_add(
+                acc.0,
+                i32x4_dot_i16x8(i16x8_extend_low_i8x16(d), load_i16(q, 0)),
+            ),
+            i32x4_add(
+                acc.1,
+                i32x4_dot_i16x8(i16x8_extend_high_i8x16(d), load_i16(q, 8)),
+            ),
+        )
     }
 
     /// Sixteen codes in one `v128.load`. (Building the vector lane by lane from the array, the
