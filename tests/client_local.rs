@@ -13,7 +13,7 @@ use s3vec::aws::{
     BoxFuture, CachingProvider, Request, Response, Runtime, Transport, TransportError,
 };
 use s3vec::client::{
-    Client, ClientConfig, CredentialSource, Doc, Endpoints, LoadKind, Query, Search,
+    Client, ClientConfig, CredentialSource, Doc, Endpoints, LoadKind, LoadReport, Query, Search,
 };
 use s3vec::store::{MemoryCache, ShardCache};
 use serde_json::json;
@@ -90,6 +90,16 @@ fn docs() -> Vec<Doc> {
         )
         .metadata(json!({"section": "web"})),
     ]
+}
+
+/// A new client on `cfg`, loaded: the report of its first load.
+async fn fresh_load(cfg: ClientConfig) -> LoadReport {
+    Client::connect(cfg)
+        .await
+        .unwrap()
+        .load(|_| {})
+        .await
+        .unwrap()
 }
 
 async fn search_ids(client: &Client, text: &str, k: usize) -> Vec<String> {
@@ -364,12 +374,7 @@ async fn a_shard_cache_serves_the_second_load_and_survives_corruption() {
         (count, config)
     };
     let (count, cfg) = open(&cache);
-    let first = Client::connect(cfg)
-        .await
-        .unwrap()
-        .load(|_| {})
-        .await
-        .unwrap();
+    let first = fresh_load(cfg).await;
     assert_eq!((first.shards, first.cached_shards), (2, 0));
     assert_eq!(count.shard_gets.load(Ordering::SeqCst), 2);
     assert_eq!(cache.len(), 2);
@@ -383,8 +388,7 @@ async fn a_shard_cache_serves_the_second_load_and_survives_corruption() {
     );
 
     let (count, cfg) = open(&cache);
-    let second = Client::connect(cfg).await.unwrap();
-    let report = second.load(|_| {}).await.unwrap();
+    let report = fresh_load(cfg).await;
     assert_eq!(
         (
             report.cached_shards,
@@ -420,18 +424,12 @@ async fn a_shard_cache_serves_the_second_load_and_survives_corruption() {
         },
         bytes::Bytes::from(vec![0u8; entry.bytes as usize]),
     );
-    let third = Client::connect(cfg).await.unwrap();
-    let report = third.load(|_| {}).await.unwrap();
+    let report = fresh_load(cfg).await;
     assert!(report.failed.is_empty(), "{:?}", report.failed);
     assert_eq!((report.documents, report.cached_shards), (4, 1));
     assert_eq!(count.shard_gets.load(Ordering::SeqCst), 1);
     let (count, cfg) = open(&cache);
-    let report = Client::connect(cfg)
-        .await
-        .unwrap()
-        .load(|_| {})
-        .await
-        .unwrap();
+    let report = fresh_load(cfg).await;
     assert_eq!(
         (
             report.cached_shards,
@@ -452,12 +450,7 @@ async fn a_shard_cache_serves_the_second_load_and_survives_corruption() {
     .await
     .unwrap();
     let (_, cfg) = open(&cache);
-    let report = Client::connect(cfg)
-        .await
-        .unwrap()
-        .load(|_| {})
-        .await
-        .unwrap();
+    let report = fresh_load(cfg).await;
     assert_eq!((report.shards, report.cached_shards), (1, 0));
     assert_eq!(cache.len(), 1, "{:?}", cache.urls());
 }
