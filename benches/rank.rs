@@ -12,6 +12,9 @@
 //! centres, documents = centre + gaussian noise of norm 0.75, normalised; queries are held-out
 //! documents perturbed by noise of norm 0.2 (the same model as bench/rank.mjs, another PRNG).
 //!
+//! - `load/1024/<step>` and `load/10kx1024/add_shard`: the CPU work of loading a collection
+//!   (see [`loading`]).
+//!
 //! Set `S3VEC_BENCH_N` to change the number of documents of the search benchmark.
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
@@ -149,6 +152,64 @@ fn kernels(c: &mut Criterion) {
     }
 }
 
+/// What `Collection::add_shard` does per row (normalise, quantize to i8, pack sign bits), one
+/// 1024-dimension row at a time, and the whole of it for a decoded 10,000 × 1024 f32 shard into
+/// an empty collection: the CPU part of loading a collection, natively.
+fn loading(c: &mut Criterion) {
+    const DIMS: usize = 1024;
+    let mut rng = Rng::new(11);
+    // Rows taken in turn, so branches on the data are not learnt from one repeated row.
+    let rows: Vec<Vec<f32>> = (0..64).map(|_| unit_vec(&mut rng, DIMS)).collect();
+    let mut g = c.benchmark_group(format!("load/{DIMS}"));
+    g.throughput(Throughput::Bytes((DIMS * 4) as u64));
+    let mut i = 0;
+    let mut next = || {
+        i = (i + 1) % rows.len();
+        &rows[i]
+    };
+    let mut v = vec![0.0f32; DIMS];
+    g.bench_function("normalize", |bch| {
+        bch.iter(|| {
+            v.copy_from_slice(next());
+            quantize::normalize(black_box(&mut v))
+        })
+    });
+    let mut codes = vec![0i8; DIMS];
+    g.bench_function("quantize_i8", |bch| {
+        bch.iter(|| quantize::quantize_i8(black_box(next()), black_box(&mut codes)))
+    });
+    let mut packed = vec![0u8; quantize::binary_len(DIMS)];
+    g.bench_function("pack_binary", |bch| {
+        bch.iter(|| quantize::pack_binary(black_box(next()), black_box(&mut packed)))
+    });
+    g.finish();
+
+    let n = 10_000;
+    let docs: Vec<f32> = (0..n).flat_map(|_| unit_vec(&mut rng, DIMS)).collect();
+    let shard = Shard {
+        dims: DIMS as u32,
+        vectors: ShardVectors::F32(docs),
+        docs: (0..n)
+            .map(|i| Document {
+                id: format!("{i:07}"),
+                ..Document::default()
+            })
+            .collect(),
+    };
+    let bytes = encode_shard(&shard).expect("encode");
+    let decoded = decode_shard(&bytes).expect("decode");
+    let mut g = c.benchmark_group("load/10kx1024");
+    g.sample_size(10)
+        .throughput(Throughput::Bytes((n * DIMS * 4) as u64));
+    g.bench_function("add_shard", |bch| {
+        bch.iter(|| {
+            let mut col = Collection::new();
+            col.add_shard(black_box(&decoded)).expect("add")
+        })
+    });
+    g.finish();
+}
+
 fn load(docs: &[f32], dims: usize) -> Collection {
     let mut col = Collection::new();
     let n = docs.len() / dims;
@@ -262,6 +323,6 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = kernels, search
+    targets = kernels, loading, search
 }
 criterion_main!(benches);

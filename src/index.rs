@@ -9,7 +9,7 @@
 //! added wins), which is how re-indexed documents supersede old ones.
 
 use crate::filter::Filter;
-use crate::format::shard::{ShardRef, read_f32};
+use crate::format::shard::ShardRef;
 use crate::format::{Document, Dtype, FormatError};
 use crate::rank::quantize::{dequantize_i8, normalize, pack_binary, quantize_i8, unpack_binary};
 use crate::rank::select::{self, Ties};
@@ -291,9 +291,10 @@ impl Collection {
             let raw = shard.row(row);
             match shard.dtype {
                 Dtype::F32 => {
+                    let (values, _) = raw.as_chunks::<4>();
                     v.iter_mut()
-                        .zip(raw.chunks_exact(4))
-                        .for_each(|(x, b)| *x = read_f32(b));
+                        .zip(values)
+                        .for_each(|(x, b)| *x = f32::from_le_bytes(*b));
                     normalize(&mut v);
                 }
                 Dtype::I8 => {

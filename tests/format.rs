@@ -280,6 +280,38 @@ fn rejects_bad_documents_with_their_row() {
 }
 
 #[wasm_bindgen_test(unsupported = test)]
+fn decoder_names_the_first_non_finite_component_wherever_it_is() {
+    // 3 documents × 100 dimensions: the bad values sit past the first block of 64 the check
+    // scans at once, one in the middle of a block, a later one in another block.
+    let dims = 100;
+    let mut rng = Rng::new(8);
+    let good =
+        encode_shard(&f32_shard(dims, rng.vec_f32(3 * dims), vec![None; 3])).expect("encode");
+    for (bad, want) in [
+        (
+            vec![(2 * dims + 37, f32::INFINITY)],
+            "document 2: vector component 37",
+        ),
+        (
+            vec![(dims + 1, f32::NAN), (2 * dims + 63, f32::NEG_INFINITY)],
+            "document 1: vector component 1",
+        ),
+        (
+            vec![(3 * dims - 1, f32::NAN)],
+            "document 2: vector component 99",
+        ),
+    ] {
+        let mut bytes = good.clone();
+        for (at, x) in bad {
+            bytes[HEADER_LEN + at * 4..][..4].copy_from_slice(&x.to_le_bytes());
+        }
+        reseal(&mut bytes);
+        let e = err(&bytes).to_string();
+        assert!(e.starts_with(want), "{e}");
+    }
+}
+
+#[wasm_bindgen_test(unsupported = test)]
 fn encoder_refuses_what_the_decoder_would_reject() {
     let base = plain_shard(2, vec![0.1, 0.2, 0.3, 0.4]);
     let mut dup = base.clone();

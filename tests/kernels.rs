@@ -102,6 +102,80 @@ fn quantized_dot_approximates_float_dot() {
     }
 }
 
+/// Values that land exactly on, and one step beside, the rounding ties once scaled: with
+/// max|v| = 127 the scale is 1, so each value is its own scaled value.
+fn rounding_edges() -> Vec<f32> {
+    let mut v = vec![
+        127.0f32,
+        -127.0,
+        0.0,
+        -0.0,
+        f32::NAN,
+        126.5,
+        -126.5,
+        127.0 - 1e-5,
+    ];
+    for k in 0..127 {
+        let tie = k as f32 + 0.5;
+        for x in [tie, tie.next_down(), tie.next_up()] {
+            v.extend([x, -x]);
+        }
+    }
+    v
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn quantize_i8_matches_scalar_exactly_including_ties() {
+    let mut rng = Rng::new(5);
+    let mut inputs: Vec<Vec<f32>> = vec![rounding_edges()];
+    for dims in DIMS {
+        inputs.push(rng.vec_f32(dims));
+        let mut unit = rng.vec_f32(dims);
+        s3vec::rank::quantize::normalize(&mut unit);
+        inputs.push(unit);
+    }
+    for v in inputs {
+        let (mut got, mut want) = (vec![0i8; v.len()], vec![0i8; v.len()]);
+        let (sg, sw) = (
+            quantize_i8(&v, &mut got),
+            scalar::quantize_i8(&v, &mut want),
+        );
+        assert_eq!(sg.to_bits(), sw.to_bits(), "scale, dims {}", v.len());
+        assert_eq!(got, want, "codes, dims {}", v.len());
+    }
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn pack_binary_and_l2_norm_match_scalar() {
+    let mut rng = Rng::new(6);
+    let mut inputs: Vec<Vec<f32>> =
+        vec![rounding_edges(), vec![0.0, -0.0, f32::NAN, 1e-40, -1e-40]];
+    inputs.extend(DIMS.iter().map(|&dims| rng.vec_f32(dims)));
+    for v in inputs {
+        let (mut got, mut want) = (
+            vec![0u8; binary_len(v.len())],
+            vec![0u8; binary_len(v.len())],
+        );
+        pack_binary(&v, &mut got);
+        scalar::pack_binary(&v, &mut want);
+        assert_eq!(got, want, "dims {}", v.len());
+        let finite: Vec<f32> = v
+            .iter()
+            .map(|x| if x.is_nan() { 1.0 } else { *x })
+            .collect();
+        let (n, r) = (
+            s3vec::rank::quantize::l2_norm(&finite),
+            scalar::l2_norm(&finite),
+        );
+        // Summed in f64 in another order: equal, or one f32 step apart at worst.
+        assert!(
+            (n - r).abs() <= r * f32::EPSILON,
+            "dims {}: {n} vs {r}",
+            v.len()
+        );
+    }
+}
+
 #[wasm_bindgen_test(unsupported = test)]
 fn zero_vectors_score_zero_and_quantize_to_zero() {
     for dims in DIMS {
@@ -216,6 +290,22 @@ mod properties {
         fn smallest_agrees(d in prop::collection::vec(prop_oneof![0u32..40, Just(u32::MAX)], 0..500), count in 0usize..600, all in any::<bool>()) {
             let ties = if all { Ties::All } else { Ties::FirstPositions };
             prop_assert_eq!(smallest(&d, 39, count, ties), smallest_by_sort(&d, 39, count, ties));
+        }
+
+        #[test]
+        fn quantize_i8_agrees(v in dims().prop_flat_map(|d| prop::collection::vec(prop_oneof![-1.0f32..1.0, -200.0f32..200.0, Just(0.5f32)], d))) {
+            let (mut got, mut want) = (vec![0i8; v.len()], vec![0i8; v.len()]);
+            let (sg, sw) = (quantize_i8(&v, &mut got), scalar::quantize_i8(&v, &mut want));
+            prop_assert_eq!(sg.to_bits(), sw.to_bits());
+            prop_assert_eq!(got, want);
+        }
+
+        #[test]
+        fn pack_binary_agrees(v in dims().prop_flat_map(|d| prop::collection::vec(prop_oneof![-1.0f32..1.0, Just(0.0f32), Just(-0.0f32)], d))) {
+            let (mut got, mut want) = (vec![0u8; binary_len(v.len())], vec![0u8; binary_len(v.len())]);
+            pack_binary(&v, &mut got);
+            scalar::pack_binary(&v, &mut want);
+            prop_assert_eq!(got, want);
         }
 
         #[test]

@@ -123,6 +123,26 @@ impl ShardRef<'_> {
 }
 
 #[inline]
+/// Index of the first NaN or infinity among little-endian `f32`s. Blocks of 64 are checked
+/// without an early exit, which lets the check vectorize (a `position` over every value does
+/// not, and it was a tenth of the time of loading a shard); only a block that has one is
+/// searched for it.
+fn first_non_finite(bytes: &[u8]) -> Option<usize> {
+    const EXPONENT: u32 = 0x7f80_0000; // all ones: infinity or NaN
+    let (values, _) = bytes.as_chunks::<4>();
+    values.chunks(64).enumerate().find_map(|(block, chunk)| {
+        let any = chunk.iter().fold(false, |bad, b| {
+            bad | (u32::from_le_bytes(*b) & EXPONENT == EXPONENT)
+        });
+        any.then(|| {
+            let at = chunk
+                .iter()
+                .position(|b| u32::from_le_bytes(*b) & EXPONENT == EXPONENT);
+            block * 64 + at.unwrap_or(0)
+        })
+    })
+}
+
 pub(crate) fn read_f32(b: &[u8]) -> f32 {
     f32::from_le_bytes([b[0], b[1], b[2], b[3]])
 }
@@ -439,10 +459,7 @@ pub fn decode_shard(bytes: &[u8]) -> Result<ShardRef<'_>, FormatError> {
     }
     match dtype {
         Dtype::F32 => {
-            if let Some(i) = vectors
-                .chunks_exact(4)
-                .position(|b| !read_f32(b).is_finite())
-            {
+            if let Some(i) = first_non_finite(vectors) {
                 return Err(non_finite(i / dims as usize, i % dims as usize));
             }
         }
