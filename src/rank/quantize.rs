@@ -106,19 +106,11 @@ pub fn unpack_binary(bytes: &[u8], dims: usize, v: &mut [f32]) {
     }
 }
 
-/// L2 norm, accumulated in `f64`, in four independent sums: one running sum is a chain of
-/// dependent additions (four cycles each), and at f64's precision the order of the additions
-/// does not show in the `f32` result.
+/// L2 norm, accumulated in `f64` (in four lanes; see `simd::sum_squares`).
 pub fn l2_norm(v: &[f32]) -> f32 {
-    let (chunks, tail) = v.as_chunks::<4>();
-    let mut sums = [0.0f64; 4];
-    for chunk in chunks {
-        for (s, &x) in sums.iter_mut().zip(chunk) {
-            *s += f64::from(x) * f64::from(x);
-        }
-    }
+    let (quads, tail) = v.as_chunks::<4>();
     let tail: f64 = tail.iter().map(|&x| f64::from(x) * f64::from(x)).sum();
-    ((sums[0] + sums[1]) + (sums[2] + sums[3]) + tail).sqrt() as f32
+    (simd::sum_squares(quads) + tail).sqrt() as f32
 }
 
 /// Scales `v` to unit length in place. A zero vector is left as it is (see the module docs of
@@ -127,13 +119,15 @@ pub fn normalize(v: &mut [f32]) -> f32 {
     let norm = l2_norm(v);
     if norm > 0.0 && norm.is_finite() {
         let inv = 1.0 / norm;
-        v.iter_mut().for_each(|x| *x *= inv);
+        let (quads, tail) = v.as_chunks_mut::<4>();
+        simd::scale(quads, inv);
+        tail.iter_mut().for_each(|x| *x *= inv);
     }
     norm
 }
 
-/// The block kernels of [`quantize_i8`] and [`pack_binary`]: whole blocks of 16 components; the
-/// callers do the tail. On wasm32 written with `core::arch::wasm32`, because the release
+/// The block kernels of [`quantize_i8`], [`pack_binary`], [`l2_norm`] and [`normalize`]: whole
+/// blocks of 16 (or 4) components; the callers do the tail. On wasm32 written with `core::arch::wasm32`, because the release
 /// profile's opt-level "s" leaves the portable loops scalar there (one `i32.trunc_sat_f32_s`
 /// and a store per code); natively the portable loops, which LLVM vectorizes at opt-level 3.
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
@@ -141,8 +135,9 @@ mod simd {
     use super::{BLOCK, I8_MAX_CODE, larger};
     use core::arch::wasm32::{
         f32x4_abs, f32x4_convert_i32x4, f32x4_extract_lane, f32x4_ge, f32x4_gt, f32x4_le,
-        f32x4_mul, f32x4_pmax, f32x4_splat, f32x4_sub, i8x16_bitmask, i8x16_narrow_i16x8,
-        i8x16_shuffle, i16x8_narrow_i32x4, i32x4_add, i32x4_max, i32x4_min, i32x4_splat, i32x4_sub,
+        f32x4_mul, f32x4_pmax, f32x4_splat, f32x4_sub, f64x2_add, f64x2_extract_lane, f64x2_mul,
+        f64x2_promote_low_f32x4, f64x2_splat, i8x16_bitmask, i8x16_narrow_i16x8, i8x16_shuffle,
+        i16x8_narrow_i32x4, i32x4_add, i32x4_max, i32x4_min, i32x4_shuffle, i32x4_splat, i32x4_sub,
         i32x4_trunc_sat_f32x4, v128, v128_load, v128_store,
     };
 
@@ -201,6 +196,34 @@ mod simd {
         }
     }
 
+    /// Σx² in f64 over four lanes (lane j sums components 4i + j), combined as
+    /// `(lane 0 + lane 1) + (lane 2 + lane 3)`: the same order as the portable version, so both
+    /// give the same bits.
+    pub fn sum_squares(quads: &[[f32; 4]]) -> f64 {
+        let (mut low, mut high) = (f64x2_splat(0.0), f64x2_splat(0.0));
+        for q in quads {
+            // SAFETY: `q` is 16 readable bytes; `v128_load` has no alignment requirement.
+            let x = unsafe { v128_load(q.as_ptr().cast::<v128>()) };
+            let (a, b) = (
+                f64x2_promote_low_f32x4(x),
+                f64x2_promote_low_f32x4(i32x4_shuffle::<2, 3, 0, 1>(x, x)),
+            );
+            low = f64x2_add(low, f64x2_mul(a, a));
+            high = f64x2_add(high, f64x2_mul(b, b));
+        }
+        (f64x2_extract_lane::<0>(low) + f64x2_extract_lane::<1>(low))
+            + (f64x2_extract_lane::<0>(high) + f64x2_extract_lane::<1>(high))
+    }
+
+    pub fn scale(quads: &mut [[f32; 4]], factor: f32) {
+        let factor = f32x4_splat(factor);
+        for q in quads {
+            let p = q.as_mut_ptr().cast::<v128>();
+            // SAFETY: `q` is 16 readable and writable bytes; no alignment is required.
+            unsafe { v128_store(p, f32x4_mul(v128_load(p), factor)) }
+        }
+    }
+
     /// Sign bits of 16 components into two bytes, first component in the top bit.
     pub fn pack(blocks: &[[f32; BLOCK]], out: &mut [[u8; 2]]) {
         let zero = f32x4_splat(0.0);
@@ -243,5 +266,21 @@ mod simd {
         for (b, o) in blocks.iter().zip(out) {
             *o = [pack_byte(&b[..8]), pack_byte(&b[8..])];
         }
+    }
+
+    /// Four independent f64 sums: one running sum is a chain of dependent additions, and at
+    /// f64's precision the order of the additions does not show in the `f32` norm.
+    pub fn sum_squares(quads: &[[f32; 4]]) -> f64 {
+        let mut sums = [0.0f64; 4];
+        for q in quads {
+            for (s, &x) in sums.iter_mut().zip(q) {
+                *s += f64::from(x) * f64::from(x);
+            }
+        }
+        (sums[0] + sums[1]) + (sums[2] + sums[3])
+    }
+
+    pub fn scale(quads: &mut [[f32; 4]], factor: f32) {
+        quads.iter_mut().flatten().for_each(|x| *x *= factor);
     }
 }
