@@ -133,8 +133,24 @@ struct AlignedStore {
 }
 
 impl AlignedStore {
+    /// Grows (never shrinks) to hold `bytes`, the new lines zeroed. One `write_bytes` (a
+    /// `memset`, `memory.fill` on wasm32) instead of `Vec::resize`, which at the release
+    /// profile's opt-level "s" wrote the zeros a line at a time: 0.56 s of a 100k × 1024 load
+    /// in Chromium.
     fn grow_to_bytes(&mut self, bytes: usize) {
-        self.lines.resize(bytes.div_ceil(64), Line([0; 64]));
+        let want = bytes.div_ceil(64);
+        let add = want.saturating_sub(self.lines.len());
+        if add == 0 {
+            return;
+        }
+        self.lines.reserve(add);
+        let spare = &mut self.lines.spare_capacity_mut()[..add];
+        // SAFETY: `spare` is `add` lines of allocated capacity; all-zero bytes are a valid
+        // `Line` (it is `Pod`), so once written they are initialised and `set_len` may count them.
+        unsafe {
+            spare.as_mut_ptr().write_bytes(0, add);
+            self.lines.set_len(want);
+        }
     }
     fn reserve_bytes(&mut self, bytes: usize) {
         let want = bytes.div_ceil(64);
