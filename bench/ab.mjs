@@ -7,6 +7,8 @@
 //   bench/build-pkg.sh && node --max-old-space-size=8192 bench/ab.mjs /tmp/a target/pkg-node 100000 1024 80 exact
 //
 // Arguments: DIR_A DIR_B [N=100000] [D=1024] [QUERIES=60] [MODE[:OVERSAMPLE]=exact]
+// MODE "load" times loading instead: every shard (10,000 documents each) into a new collection,
+// QUERIES times per build, and reports MB/s of f32 vectors as well.
 // Data: uniform random vectors (the scan's speed does not depend on their structure; recall is
 // bench/rank.mjs's business), seeded, so every run sees the same data.
 import { createRequire } from "node:module";
@@ -28,6 +30,40 @@ let seed = 12345;
 const random = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32 - 0.5;
 const docs = new Float32Array(n * d).map(random);
 const queries = Array.from({ length: nq + 10 }, () => new Float32Array(d).map(random));
+
+if (mode === "load") {
+  const libs = [dirA, dirB].map((dir) => require(resolve(dir, "s3vec.js")));
+  const shards = [];
+  for (let start = 0; start < n; start += 10000) {
+    const end = Math.min(n, start + 10000);
+    const ids = Array.from({ length: end - start }, (_, i) => String(start + i));
+    shards.push(libs[0].encodeShard({ dims: d, vectors: docs.subarray(start * d, end * d), ids, dtype: "f32" }));
+  }
+  const times = [[], []];
+  const ratios = [];
+  for (let i = 0; i < nq + 1; i++) {
+    const pair = [0, 0];
+    for (const j of i % 2 ? [1, 0] : [0, 1]) {
+      const col = new libs[j].Collection();
+      const t0 = performance.now();
+      for (const shard of shards) col.loadShard(shard);
+      pair[j] = performance.now() - t0;
+      col.free();
+    }
+    if (i === 0) continue; // the first pass warms V8's tiers up
+    times[0].push(pair[0]);
+    times[1].push(pair[1]);
+    ratios.push(pair[1] / pair[0]);
+  }
+  const median = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
+  const mbs = (ms) => ((n * d * 4) / 1e6 / (ms / 1000)).toFixed(0);
+  console.log(
+    `load ${n}×${d} in ${shards.length} shards, ${nq} passes: A median ${median(times[0]).toFixed(0)} ms ` +
+      `(${mbs(median(times[0]))} MB/s), B median ${median(times[1]).toFixed(0)} ms (${mbs(median(times[1]))} MB/s), ` +
+      `median B/A ${median(ratios).toFixed(3)}`,
+  );
+  process.exit(0);
+}
 
 const collections = [dirA, dirB].map((dir) => {
   const s3vec = require(resolve(dir, "s3vec.js"));
