@@ -122,7 +122,6 @@ impl ShardRef<'_> {
     }
 }
 
-#[inline]
 /// Index of the first NaN or infinity among little-endian `f32`s. Blocks of 64 are checked
 /// without an early exit, which lets the check run four values at a time (a `position` over
 /// every value does not, and it was a tenth of the time of loading a shard); only a block that
@@ -169,6 +168,7 @@ fn any_non_finite(values: &[[u8; 4]]) -> bool {
     v128_any_true(bad) || tail.iter().any(|b| non_finite_bits(u32::from_le_bytes(*b)))
 }
 
+#[inline]
 pub(crate) fn read_f32(b: &[u8]) -> f32 {
     f32::from_le_bytes([b[0], b[1], b[2], b[3]])
 }

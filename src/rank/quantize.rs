@@ -127,9 +127,9 @@ pub fn normalize(v: &mut [f32]) -> f32 {
 }
 
 /// The block kernels of [`quantize_i8`], [`pack_binary`], [`l2_norm`] and [`normalize`]: whole
-/// blocks of 16 (or 4) components; the callers do the tail. On wasm32 written with `core::arch::wasm32`, because the release
-/// profile's opt-level "s" leaves the portable loops scalar there (one `i32.trunc_sat_f32_s`
-/// and a store per code); natively the portable loops, which LLVM vectorizes at opt-level 3.
+/// blocks of 16 (or 4) components; the callers do the tail. On wasm32 written with
+/// `core::arch::wasm32`, because the release profile's opt-level "s" leaves the portable loops
+/// scalar there (one `i32.trunc_sat_f32_s` and a store per code); natively the portable loops.
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod simd {
     use super::{BLOCK, I8_MAX_CODE, larger};
