@@ -152,11 +152,8 @@ impl AlignedStore {
             self.lines.set_len(want);
         }
     }
-    fn reserve_bytes(&mut self, bytes: usize) {
-        let want = bytes.div_ceil(64);
-        self.lines.reserve(want.saturating_sub(self.lines.len()));
-    }
-    /// Like `reserve_bytes`, but a size the allocator refuses is a `false`, not an abort.
+    /// Capacity for `bytes` in one allocation; a size the allocator refuses is a `false`, not
+    /// an abort.
     fn try_reserve_bytes(&mut self, bytes: usize) -> bool {
         let want = bytes.div_ceil(64);
         self.lines
@@ -291,12 +288,9 @@ impl Collection {
         self.dtype = Some(shard.dtype);
         let has_floats = shard.dtype != Dtype::Binary;
         if has_floats {
-            self.f32s.reserve_bytes(total * self.f32_stride * 4);
             self.f32s.grow_to_bytes(total * self.f32_stride * 4);
-            self.i8s.reserve_bytes(total * self.i8_stride);
             self.i8s.grow_to_bytes(total * self.i8_stride);
         }
-        self.bits.reserve_bytes(total * self.words * 8);
         self.bits.grow_to_bytes(total * self.words * 8);
         self.scales.resize(total, 0.0);
 
