@@ -130,25 +130,21 @@ fn first_non_finite(bytes: &[u8]) -> Option<usize> {
     let (values, _) = bytes.as_chunks::<4>();
     values.chunks(64).enumerate().find_map(|(block, chunk)| {
         any_non_finite(chunk).then(|| {
-            let at = chunk
-                .iter()
-                .position(|b| non_finite_bits(u32::from_le_bytes(*b)));
+            let at = chunk.iter().position(is_non_finite);
             block * 64 + at.unwrap_or(0)
         })
     })
 }
 
-/// NaN or infinity: an exponent of all ones.
+/// A little-endian `f32` that is NaN or infinite: its exponent is all ones.
 #[inline(always)]
-fn non_finite_bits(bits: u32) -> bool {
-    bits & 0x7f80_0000 == 0x7f80_0000
+fn is_non_finite(b: &[u8; 4]) -> bool {
+    u32::from_le_bytes(*b) & 0x7f80_0000 == 0x7f80_0000
 }
 
 #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
 fn any_non_finite(values: &[[u8; 4]]) -> bool {
-    values.iter().fold(false, |bad, b| {
-        bad | non_finite_bits(u32::from_le_bytes(*b))
-    })
+    values.iter().fold(false, |bad, b| bad | is_non_finite(b))
 }
 
 /// On wasm32 by hand: the release profile's opt-level "s" leaves the portable fold scalar.
@@ -165,7 +161,7 @@ fn any_non_finite(values: &[[u8; 4]]) -> bool {
         let x = unsafe { v128_load(q.as_ptr().cast::<v128>()) };
         bad = v128_or(bad, i32x4_eq(v128_and(x, exponent), exponent));
     }
-    v128_any_true(bad) || tail.iter().any(|b| non_finite_bits(u32::from_le_bytes(*b)))
+    v128_any_true(bad) || tail.iter().any(is_non_finite)
 }
 
 #[inline]
