@@ -31,31 +31,41 @@ const random = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 **
 const docs = new Float32Array(n * d).map(random);
 const queries = Array.from({ length: nq + 10 }, () => new Float32Array(d).map(random));
 
-if (mode === "load") {
-  const libs = [dirA, dirB].map((dir) => require(resolve(dir, "s3vec.js")));
-  const shards = [];
-  for (let start = 0; start < n; start += 10000) {
-    const end = Math.min(n, start + 10000);
-    const ids = Array.from({ length: end - start }, (_, i) => String(start + i));
-    shards.push(libs[0].encodeShard({ dims: d, vectors: docs.subarray(start * d, end * d), ids, dtype: "f32" }));
-  }
+const libs = [dirA, dirB].map((dir) => require(resolve(dir, "s3vec.js")));
+// Encoded once, by A: the format is the same for both builds.
+const shards = [];
+for (let start = 0; start < n; start += 10000) {
+  const end = Math.min(n, start + 10000);
+  const ids = Array.from({ length: end - start }, (_, i) => String(start + i));
+  shards.push(libs[0].encodeShard({ dims: d, vectors: docs.subarray(start * d, end * d), ids, dtype: "f32" }));
+}
+
+/** `count` pairs, each running `timeOne(build, i)` (ms) on A and B, alternating which goes first. */
+function paired(count, timeOne) {
   const times = [[], []];
   const ratios = [];
-  for (let i = 0; i < nq + 1; i++) {
+  for (let i = 0; i < count; i++) {
     const pair = [0, 0];
-    for (const j of i % 2 ? [1, 0] : [0, 1]) {
-      const col = new libs[j].Collection();
-      const t0 = performance.now();
-      for (const shard of shards) col.loadShard(shard);
-      pair[j] = performance.now() - t0;
-      col.free();
-    }
-    if (i === 0) continue; // the first pass warms V8's tiers up
+    for (const j of i % 2 ? [1, 0] : [0, 1]) pair[j] = timeOne(j, i);
     times[0].push(pair[0]);
     times[1].push(pair[1]);
     ratios.push(pair[1] / pair[0]);
   }
-  const median = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
+  return { times, ratios };
+}
+const median = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
+
+if (mode === "load") {
+  const load = (j) => {
+    const col = new libs[j].Collection();
+    const t0 = performance.now();
+    for (const shard of shards) col.loadShard(shard);
+    const ms = performance.now() - t0;
+    col.free();
+    return ms;
+  };
+  paired(1, load); // the first pass warms V8's tiers up
+  const { times, ratios } = paired(nq, load);
   const mbs = (ms) => ((n * d * 4) / 1e6 / (ms / 1000)).toFixed(0);
   console.log(
     `load ${n}×${d} in ${shards.length} shards, ${nq} passes: A median ${median(times[0]).toFixed(0)} ms ` +
@@ -65,15 +75,9 @@ if (mode === "load") {
   process.exit(0);
 }
 
-const collections = [dirA, dirB].map((dir) => {
-  const s3vec = require(resolve(dir, "s3vec.js"));
-  const col = new s3vec.Collection();
-  for (let start = 0; start < n; start += 10000) {
-    const end = Math.min(n, start + 10000);
-    const ids = Array.from({ length: end - start }, (_, i) => String(start + i));
-    const vectors = docs.subarray(start * d, end * d);
-    col.loadShard(s3vec.encodeShard({ dims: d, vectors, ids, dtype: "f32" }));
-  }
+const collections = libs.map((lib) => {
+  const col = new lib.Collection();
+  for (const shard of shards) col.loadShard(shard);
   return col;
 });
 
@@ -83,19 +87,11 @@ for (const col of collections) {
   for (let i = 0; performance.now() - start < 1500; i++) col.search(queries[i % 10], options);
 }
 
-const times = [[], []];
-const ratios = [];
-for (let i = 0; i < nq; i++) {
-  const pair = [0, 0];
-  for (const j of i % 2 ? [1, 0] : [0, 1]) {
-    const t0 = performance.now();
-    collections[j].search(queries[10 + i], options);
-    pair[j] = performance.now() - t0;
-    times[j].push(pair[j]);
-  }
-  ratios.push(pair[1] / pair[0]);
-}
-const median = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
+const { times, ratios } = paired(nq, (j, i) => {
+  const t0 = performance.now();
+  collections[j].search(queries[10 + i], options);
+  return performance.now() - t0;
+});
 const min = (a) => Math.min(...a);
 const f = (x) => x.toFixed(3);
 console.log(

@@ -342,7 +342,7 @@ function recallAt(k, truth, got) {
   return sum / truth.length;
 }
 
-function runSize(s3vec, size, o, bw) {
+function runSize(s3vec, size, o) {
   const { n, d, label } = size;
   const K = 10;
   console.log(`\n=== ${label}: ${n} documents × ${d} dimensions, ${o.centres} centres, noise ${o.noise}, query perturbation ${o.perturb}, seed ${o.seed} ===`);
@@ -501,10 +501,8 @@ function runSize(s3vec, size, o, bw) {
   // The bandwidth floor is printed with the targets, once the run's last membw is in. Here:
   // the exact mode against membw per round (paired), and both against the plain wasm read.
   const perRound = (a, b) => quantile(a.map((x, r) => x / b[r]).sort((x, y) => x - y), 0.5);
-  const floorMs = (gbps) => (n * d * 4) / (gbps * 1e9) * 1000;
-  const pairedFloor = all.roundBw.length
-    ? perRound(modes.exact.roundMedians, all.roundBw.map((b) => floorMs(b.median)))
-    : NaN;
+  const roundFloors = all.roundBw.map((b) => floorMs(size, b.median));
+  const pairedFloor = roundFloors.length ? perRound(modes.exact.roundMedians, roundFloors) : NaN;
   const bestBw = Math.max(0, ...all.roundBw.map((b) => b.best));
   if (all.roundBw.length) {
     console.log(`membw per round (median pass GB/s): ${all.roundBw.map((b) => f(b.median)).join(", ")}; ` +
@@ -518,7 +516,7 @@ function runSize(s3vec, size, o, bw) {
     console.log(`  per round, median over rounds: exact ÷ f32 read ${f(perRound(modes.exact.roundMedians, rf.roundMedians), 2)}×, ` +
       `int8 ÷ i8 read ${f(perRound(modes.int8.roundMedians, ri.roundMedians), 2)}×` +
       (all.roundBw.length
-        ? `, f32 read ÷ membw floor ${f(perRound(rf.roundMedians, all.roundBw.map((b) => floorMs(b.median))), 2)}×`
+        ? `, f32 read ÷ membw floor ${f(perRound(rf.roundMedians, roundFloors), 2)}×`
         : ""));
   }
 
@@ -543,13 +541,18 @@ function runSize(s3vec, size, o, bw) {
     int8: recallAt(K, truth, modes.int8.ids), binary: recallAt(K, truth, modes.binary.ids) } };
 }
 
+/** Milliseconds to read a size's f32 vectors (N·D·4 bytes) once at `gbps`. */
+function floorMs({ n, d }, gbps) {
+  return (n * d * 4) / (gbps * 1e9) * 1000;
+}
+
 function checkTargets(r) {
   const { label } = r.size;
   const ex = r.exactMs;
   if (Number.isFinite(r.pairedFloor)) {
     // Verdict on the paired figure: median query against median membw pass of the same round.
     // The strict figure (median query against the best pass of the whole run) is shown beside.
-    const strict = ex / ((r.size.n * r.size.d * 4) / (r.bestBw * 1e9) * 1000);
+    const strict = ex / floorMs(r.size, r.bestBw);
     target(`${label} exact ≤ 1.2× bandwidth floor`, r.pairedFloor <= 1.2,
       `${f(r.pairedFloor, 2)}× per round against that round's membw median; strict ${f(strict, 2)}× ` +
       `(median ${f(ex, 2)} ms against the run's best membw pass, ${f(r.bestBw)} GB/s)`);
@@ -614,14 +617,15 @@ function main() {
 
   const runs = [];
   for (const size of o.sizeList) {
-    runs.push(runSize(s3vec, size, o, bw));
+    runs.push(runSize(s3vec, size, o));
     if (global.gc) global.gc();
   }
   if (bw) {
     // The strict floor takes the best membw pass of the whole run, this last one included.
     const again = membw(o);
     console.log(`\nmemory read bandwidth again: ${again.line}`);
-    for (const r of runs) r.bestBw = Math.max(r.bestBw, bw.best, again.best);
+    const best = Math.max(bw.best, again.best, ...runs.map((r) => r.bestBw));
+    for (const r of runs) r.bestBw = best;
   }
 
   console.log(`\n=== targets === (load average ${loadavg()})`);
