@@ -467,12 +467,20 @@ impl Collection {
                     // the few per result whose f32 rows are then read.
                     let i8_score = self.i8_score(q);
                     let mut narrowed = TopK::new(k.saturating_mul(I8_STAGE).min(pool));
-                    for i in select::smallest(&distances, max, pool, Ties::FirstPositions) {
-                        let row = row_at(i);
+                    let rows: Vec<u32> =
+                        select::smallest(&distances, max, pool, Ties::FirstPositions)
+                            .into_iter()
+                            .map(row_at)
+                            .collect();
+                    touch_rows(self.i8s.as_slice::<u8>(), self.i8_stride, &rows);
+                    for &row in &rows {
                         let score = i8_score(row as usize);
                         narrowed.push(Scored { score, row }, &by_row);
                     }
-                    self.rerank(&narrowed.into_sorted(&by_row), k, q, &by_id)
+                    let narrowed = narrowed.into_sorted(&by_row);
+                    let f32_rows: Vec<u32> = narrowed.iter().map(|s| s.row).collect();
+                    touch_rows(self.f32s.as_slice::<u8>(), self.f32_stride * 4, &f32_rows);
+                    self.rerank(&narrowed, k, q, &by_id)
                 }
             }
         };
@@ -623,4 +631,17 @@ const I8_STAGE: usize = 4;
 enum Candidates {
     AllLive,
     Rows(Vec<u32>),
+}
+
+/// Reads one byte of every cache line of the given rows, so that their misses are in flight
+/// together: the scoring loop that follows has one row's misses in flight at a time.
+fn touch_rows(store: &[u8], stride: usize, rows: &[u32]) {
+    let mut acc = 0u8;
+    for &row in rows {
+        let start = row as usize * stride;
+        for line in store[start..start + stride].iter().step_by(64) {
+            acc ^= *line;
+        }
+    }
+    std::hint::black_box(acc);
 }

@@ -263,6 +263,76 @@ fn smallest_picks_what_a_sort_picks_with_ties_and_exclusions() {
     }
 }
 
+/// Arrays large enough for `smallest` to estimate its cut-off from a sample, including ones
+/// where the sample misjudges: it sees only the large distances (a cut-off too high, which is
+/// merely slower) or only the small ones (too low: it must then fall back to the heap and still
+/// agree), and ones where most rows are excluded.
+#[wasm_bindgen_test(unsupported = test)]
+fn smallest_agrees_with_a_sort_on_sampled_sizes() {
+    let mut rng = Rng::new(7);
+    for len in [4096usize, 10_000, 50_000] {
+        let step = len / 1024;
+        let shapes: [(&str, Vec<u32>); 5] = [
+            // Binary distances of 1024 dimensions: a bell around 512, ties everywhere.
+            (
+                "bell",
+                (0..len)
+                    .map(|_| (0..16).map(|_| rng.below(65) as u32).sum())
+                    .collect(),
+            ),
+            // The smallest distances only at positions the sample skips.
+            (
+                "hidden from the sample",
+                (0..len)
+                    .map(|i| {
+                        if i % step == 0 {
+                            900
+                        } else {
+                            100 + (i % 97) as u32
+                        }
+                    })
+                    .collect(),
+            ),
+            // The smallest distances only at positions the sample reads.
+            (
+                "seen only by the sample",
+                (0..len)
+                    .map(|i| {
+                        if i % step == 0 {
+                            (i / step % 1024) as u32
+                        } else {
+                            1000
+                        }
+                    })
+                    .collect(),
+            ),
+            // Ascending: the sample's low quantiles are the first rows.
+            ("ascending", (0..len as u32).collect()),
+            // 49 rows in 50 excluded, so a large `count` exceeds the eligible rows.
+            (
+                "mostly excluded",
+                (0..len)
+                    .map(|_| match rng.below(50) {
+                        0 => rng.below(200) as u32,
+                        _ => u32::MAX,
+                    })
+                    .collect(),
+            ),
+        ];
+        for (shape, d) in &shapes {
+            for count in [1usize, 10, 40, 250, 320, 640, 2000] {
+                for ties in [Ties::FirstPositions, Ties::All] {
+                    assert_eq!(
+                        smallest(d, 1024, count, ties),
+                        smallest_by_sort(d, 1024, count, ties),
+                        "{shape}: len {len} count {count} {ties:?}"
+                    );
+                }
+            }
+        }
+    }
+}
+
 #[cfg(not(target_arch = "wasm32"))]
 mod properties {
     use super::*;
