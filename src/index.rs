@@ -477,10 +477,7 @@ impl Collection {
                         let score = i8_score(row as usize);
                         narrowed.push(Scored { score, row }, &by_row);
                     }
-                    let narrowed = narrowed.into_sorted(&by_row);
-                    let f32_rows: Vec<u32> = narrowed.iter().map(|s| s.row).collect();
-                    touch_rows(self.f32s.as_slice::<u8>(), self.f32_stride * 4, &f32_rows);
-                    self.rerank(&narrowed, k, q, &by_id)
+                    self.rerank(&narrowed.into_sorted(&by_row), k, q, &by_id)
                 }
             }
         };
@@ -591,6 +588,8 @@ impl Collection {
         q: &[f32],
         tie: &impl Fn(u32, u32) -> Ordering,
     ) -> Vec<Scored> {
+        let rows: Vec<u32> = rough.iter().map(|c| c.row).collect();
+        touch_rows(self.f32s.as_slice::<u8>(), self.f32_stride * 4, &rows);
         let mut top = TopK::new(k);
         for c in rough {
             let score = self.dot_row(c.row as usize, q);
