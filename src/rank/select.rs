@@ -53,7 +53,8 @@ fn distance(key: u64) -> u32 {
     (key >> 32) as u32
 }
 
-/// Distances sampled to estimate the cut-off, when there are at least four per sample.
+/// Distances sampled to estimate the cut-off; arrays shorter than four samples' worth take the
+/// heap.
 const SAMPLE: usize = 1024;
 
 /// The `count` smallest keys, found by collecting every distance at or below a cut-off read
