@@ -1,8 +1,9 @@
 // A plain wasm SIMD read: the time V8 needs to stream a given number of bytes through 128-bit
-// loads and nothing else, measured in the same process as the searches. It is the ceiling for
-// any wasm scan on this machine, which bench/membw.c (native, AVX) is not: the two together
-// say how much of the gap between `exact` and the memory-bandwidth floor is V8's and how much
-// is the kernel's.
+// loads and nothing else, measured in the same process as the searches. It is the reference for
+// a scan shaped like `exact`'s, which bench/membw.c (native, AVX) is not: the two together say
+// how much of the gap between `exact` and the memory-bandwidth floor is V8's and how much is
+// the kernel's. It is not a strict ceiling: a loop with fewer instructions per cache line reads
+// faster still (docs/BENCHMARKS.md, "Changes at stop 12").
 //
 // The module is written in the text format and assembled by npm's binaryen (package.json), so
 // there is no binary blob in the repository. Its loop is the shape of `dot_f32`'s without the

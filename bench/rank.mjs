@@ -8,7 +8,7 @@
 // median and p95 ms per top-10 query for the modes exact, int8 and binary (default oversample),
 // effective GB/s (bytes of the stores scanned ÷ time), recall@10 of int8 and binary against exact,
 // recall/latency trade-off curves over oversample, and a naive JavaScript loop over the same data;
-// a plain wasm read of the same bytes (bench/plain-read.mjs, the ceiling for any wasm scan here),
+// a plain wasm read of the same bytes (bench/plain-read.mjs, the reference for a scan like exact's),
 // then the machine's single-thread read bandwidth (bench/membw.c, also once per round), the .wasm
 // size and a SIMD check,
 // and PASS/FAIL lines for the project's targets.
