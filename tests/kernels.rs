@@ -5,7 +5,8 @@ mod common;
 use common::{DIMS, Rng};
 use s3vec::rank::quantize::{binary_len, pack_binary, quantize_i8};
 use s3vec::rank::select::{Ties, smallest};
-use s3vec::rank::{binary, dot_f32, dot_i8, hamming_distance, scalar};
+use s3vec::rank::topk::Scored;
+use s3vec::rank::{TopK, binary, dot_f32, dot_i8, hamming_distance, scalar};
 use wasm_bindgen_test::wasm_bindgen_test;
 
 fn words(bytes: &[u8]) -> Vec<u64> {
@@ -218,6 +219,57 @@ fn distances_match_scalar_hamming_row_by_row() {
                 scalar::hamming_distance(r, &query),
                 "dims {dims} row {i}"
             );
+        }
+    }
+}
+
+/// `TopK` keeps what a sort keeps, and its threshold is the gate the scans use: minus infinity
+/// until `k` are kept, then exactly the worst kept score, so offering only scores at or above
+/// it loses nothing.
+#[wasm_bindgen_test(unsupported = test)]
+fn topk_keeps_what_a_sort_keeps_behind_its_threshold() {
+    let mut rng = Rng::new(9);
+    let by_row = |a: u32, b: u32| a.cmp(&b);
+    for n in [1usize, 5, 40, 1000] {
+        // Few distinct scores, so ties at the cut-off are common.
+        let scores: Vec<f32> = (0..n).map(|_| rng.below(30) as f32 / 8.0).collect();
+        for k in [1usize, 3, 10, 40] {
+            let mut top = TopK::new(k);
+            for (row, &score) in scores.iter().enumerate() {
+                let threshold = top.threshold();
+                if row < k {
+                    assert_eq!(threshold, f32::NEG_INFINITY, "n {n} k {k}: not yet full");
+                }
+                if score >= threshold {
+                    top.push(
+                        Scored {
+                            score,
+                            row: row as u32,
+                        },
+                        &by_row,
+                    );
+                }
+            }
+            let mut want: Vec<(f32, u32)> = scores
+                .iter()
+                .enumerate()
+                .map(|(row, &s)| (s, row as u32))
+                .collect();
+            want.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+            want.truncate(k);
+            if n >= k {
+                assert_eq!(
+                    top.threshold(),
+                    want[k - 1].0,
+                    "n {n} k {k}: the worst kept"
+                );
+            }
+            let got: Vec<(f32, u32)> = top
+                .into_sorted(&by_row)
+                .iter()
+                .map(|s| (s.score, s.row))
+                .collect();
+            assert_eq!(got, want, "n {n} k {k}");
         }
     }
 }

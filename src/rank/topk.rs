@@ -35,6 +35,19 @@ impl TopK {
         self.heap.len() < self.k || score >= self.heap[0].score
     }
 
+    /// The lowest score [`Self::admits`] lets in: the worst kept once `k` are kept, and minus
+    /// infinity before.
+    #[inline(always)]
+    pub fn threshold(&self) -> f32 {
+        if self.heap.len() < self.k {
+            f32::NEG_INFINITY
+        } else {
+            self.heap
+                .first()
+                .map_or(f32::NEG_INFINITY, |worst| worst.score)
+        }
+    }
+
     /// Offers a candidate. `tie(a, b)` orders rows of equal score: `Less` means `a` ranks first.
     #[inline]
     pub fn push(&mut self, item: Scored, tie: &impl Fn(u32, u32) -> Ordering) {
