@@ -484,12 +484,19 @@ impl Collection {
         Ok(top.into_iter().map(|s| self.hit(s)).collect())
     }
 
-    /// A row's `int8` score against the (unit) query `q`: the i8 dot product, rescaled to
-    /// approximate the cosine similarity. Used by `int8` scans and binary mode's i8 stage.
-    fn i8_score(&self, q: &[f32]) -> impl Fn(usize) -> f32 + '_ {
+    /// The (unit) query quantized like the rows: its `i8` codes widened for [`dot_i8`] and
+    /// padded to the row stride, and its scale.
+    fn i8_query(&self, q: &[f32]) -> (Vec<i16>, f32) {
         let mut codes = vec![0i8; self.i8_stride];
         let q_scale = quantize_i8(&q[..self.dims], &mut codes[..self.dims]);
-        let wide = crate::rank::dot_i8::widen_query(&codes);
+        (crate::rank::dot_i8::widen_query(&codes), q_scale)
+    }
+
+    /// A row's `int8` score against the (unit) query `q`: the i8 dot product, rescaled to
+    /// approximate the cosine similarity, as [`Self::scan_i8`] computes it. Binary mode's i8
+    /// stage scores its pool with it.
+    fn i8_score(&self, q: &[f32]) -> impl Fn(usize) -> f32 + '_ {
+        let (wide, q_scale) = self.i8_query(q);
         let i8s = self.i8s.as_slice::<i8>();
         let stride = self.i8_stride;
         // Both operands sliced to `stride`, so the kernel's length check folds away. Inlined
@@ -557,9 +564,7 @@ impl Collection {
         tie: &impl Fn(u32, u32) -> Ordering,
     ) -> Vec<Scored> {
         let stride = self.i8_stride;
-        let mut codes = vec![0i8; stride];
-        let q_scale = quantize_i8(&q[..self.dims], &mut codes[..self.dims]);
-        let wide = crate::rank::dot_i8::widen_query(&codes);
+        let (wide, q_scale) = self.i8_query(q);
         let wide = &wide[..stride];
         let rows = self.docs.len();
         let i8s = &self.i8s.as_slice::<i8>()[..rows * stride];
