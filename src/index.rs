@@ -472,7 +472,11 @@ impl Collection {
                             .into_iter()
                             .map(row_at)
                             .collect();
-                    touch_rows(self.i8s.as_slice::<u8>(), self.i8_stride, &rows);
+                    touch_rows(
+                        self.i8s.as_slice::<u8>(),
+                        self.i8_stride,
+                        rows.iter().copied(),
+                    );
                     for &row in &rows {
                         let score = i8_score(row as usize);
                         narrowed.push(Scored { score, row }, &by_row);
@@ -492,9 +496,8 @@ impl Collection {
         (crate::rank::dot_i8::widen_query(&codes), q_scale)
     }
 
-    /// A row's `int8` score against the (unit) query `q`: the i8 dot product, rescaled to
-    /// approximate the cosine similarity, as [`Self::scan_i8`] computes it. Binary mode's i8
-    /// stage scores its pool with it.
+    /// A row's `int8` score against the (unit) query `q`, as [`Self::scan_i8`] computes it
+    /// ([`i8_row_score`]). Binary mode's i8 stage scores its pool with it.
     fn i8_score(&self, q: &[f32]) -> impl Fn(usize) -> f32 + '_ {
         let (wide, q_scale) = self.i8_query(q);
         let i8s = self.i8s.as_slice::<i8>();
@@ -503,8 +506,12 @@ impl Collection {
         // by force: with two callers LLVM kept it out of line, a call per row of the scan.
         #[inline(always)]
         move |row| {
-            dot_i8(&i8s[row * stride..][..stride], &wide[..stride]) as f32
-                * (q_scale * self.scales[row])
+            i8_row_score(
+                &i8s[row * stride..][..stride],
+                &wide[..stride],
+                q_scale,
+                self.scales[row],
+            )
         }
     }
 
@@ -588,7 +595,7 @@ impl Collection {
                 let rows = i8s.chunks_exact(stride).zip(scales).zip(&self.live);
                 for (row, ((doc, &scale), &live)) in rows.enumerate() {
                     if live {
-                        offer(row, dot_i8(doc, wide) as f32 * (q_scale * scale));
+                        offer(row, i8_row_score(doc, wide, q_scale, scale));
                     }
                 }
             }
@@ -596,7 +603,7 @@ impl Collection {
                 for &row in rows {
                     let row = row as usize;
                     let doc = &i8s[row * stride..][..stride];
-                    offer(row, dot_i8(doc, wide) as f32 * (q_scale * scales[row]));
+                    offer(row, i8_row_score(doc, wide, q_scale, scales[row]));
                 }
             }
         }
@@ -645,8 +652,11 @@ impl Collection {
         q: &[f32],
         tie: &impl Fn(u32, u32) -> Ordering,
     ) -> Vec<Scored> {
-        let rows: Vec<u32> = rough.iter().map(|c| c.row).collect();
-        touch_rows(self.f32s.as_slice::<u8>(), self.f32_stride * 4, &rows);
+        touch_rows(
+            self.f32s.as_slice::<u8>(),
+            self.f32_stride * 4,
+            rough.iter().map(|c| c.row),
+        );
         let mut top = TopK::new(k);
         for c in rough {
             let score = self.dot_row(c.row as usize, q);
@@ -691,13 +701,20 @@ enum Candidates {
 
 /// Reads one byte of every cache line of the given rows, so that their misses are in flight
 /// together: the scoring loop that follows has one row's misses in flight at a time.
-fn touch_rows(store: &[u8], stride: usize, rows: &[u32]) {
+fn touch_rows(store: &[u8], stride: usize, rows: impl IntoIterator<Item = u32>) {
     let mut acc = 0u8;
-    for &row in rows {
+    for row in rows {
         let start = row as usize * stride;
         for line in store[start..start + stride].iter().step_by(64) {
             acc ^= *line;
         }
     }
     std::hint::black_box(acc);
+}
+
+/// The i8 dot product of a row with the widened query, rescaled by both scales to approximate
+/// the cosine similarity: the one formula the int8 scan and binary mode's i8 stage share.
+#[inline(always)]
+fn i8_row_score(doc: &[i8], wide: &[i16], q_scale: f32, row_scale: f32) -> f32 {
+    dot_i8(doc, wide) as f32 * (q_scale * row_scale)
 }
