@@ -8,8 +8,9 @@
 // median and p95 ms per top-10 query for the modes exact, int8 and binary (default oversample),
 // effective GB/s (bytes of the stores scanned ÷ time), recall@10 of int8 and binary against exact,
 // recall/latency trade-off curves over oversample, and a naive JavaScript loop over the same data;
-// a plain wasm read of the same bytes (bench/plain-read.mjs, the reference for a scan like exact's),
-// then the machine's single-thread read bandwidth (bench/membw.c, also once per round), the .wasm
+// a plain wasm read of the same bytes and a minimal wasm dot-product scan of the f32 rows
+// (bench/plain-read.mjs: references for exact, which say how much of its time is V8's, how
+// much the dot product's and how much ours), then the machine's single-thread read bandwidth (bench/membw.c, also once per round), the .wasm
 // size and a SIMD check,
 // and PASS/FAIL lines for the project's targets.
 //
@@ -35,7 +36,7 @@
 //   --no-membw        skip the memory-bandwidth program (the exact target is then not checked);
 //                     otherwise it runs once per round too, and the exact target is judged per
 //                     round against that round's median pass
-//   --no-plain-read   skip the plain wasm read of each store's bytes (bench/plain-read.mjs)
+//   --no-plain-read   skip the plain wasm reads and the minimal scan (bench/plain-read.mjs)
 //   --membw-mib N     array size for membw in MiB (default 1024)
 //   --pkg DIR         package directory (default target/pkg-node)
 
@@ -47,7 +48,7 @@ import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 import { performance } from "node:perf_hooks";
 import os from "node:os";
-import { plainReader } from "./plain-read.mjs";
+import { plainReader, scanReader } from "./plain-read.mjs";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -448,9 +449,16 @@ function runSize(s3vec, size, o) {
       for (const os of CURVES[mode]) configs.push({ k: K, mode, oversample: os });
     }
   }
-  // A plain wasm read of each store's bytes, unless --no-plain-read.
-  const readers = o.plainRead ? [plainReader(f32Bytes), plainReader(n * stride)] : [];
+  // A plain wasm read of each store's bytes and a minimal dot-product scan of the f32 rows,
+  // unless --no-plain-read.
+  const readers = o.plainRead
+    ? [plainReader(f32Bytes), plainReader(n * stride), scanReader(n, stride)]
+    : [];
   const all = measureAll(configs, readers);
+  // The split of exact's time, from a tighter pairing than the rounds give: one exact search,
+  // one plain read and one minimal scan in turn, the order rotating, so each triple meets the
+  // same machine state (a round runs a whole slice of one configuration, then the next).
+  const split = readers.length ? pairedSplit(col, query, K, readers[0], readers[2], o.queries) : null;
   for (const r of readers) r.free();
   const measured = all.configs;
   const modes = { exact: measured[0], int8: measured[1], binary: measured[2] };
@@ -509,7 +517,7 @@ function runSize(s3vec, size, o) {
       `exact ÷ that round's floor, median over rounds: ${f(pairedFloor, 2)}×`);
   }
   if (all.extras.length) {
-    const [rf, ri] = all.extras;
+    const [rf, ri, rs] = all.extras;
     console.log(`plain wasm read (bench/plain-read.mjs), median: f32 store ${f(rf.median, 3)} ms ` +
       `(${f(f32Bytes / 1e6 / rf.median, 2)} GB/s), i8 store ${f(ri.median, 3)} ms ` +
       `(${f((n * stride) / 1e6 / ri.median, 2)} GB/s)`);
@@ -518,6 +526,11 @@ function runSize(s3vec, size, o) {
       (all.roundBw.length
         ? `, f32 read ÷ membw floor ${f(perRound(rf.roundMedians, roundFloors), 2)}×`
         : ""));
+    console.log(`minimal wasm dot-product scan of the f32 rows (bench/plain-read.mjs), median ${f(rs.median, 3)} ms` +
+      (all.roundBw.length ? `; per round, scan ÷ membw floor ${f(perRound(rs.roundMedians, roundFloors), 2)}×` : ""));
+    console.log(`  exact, f32 read and scan in turn, ${split.triples} triples, medians of the ratios: ` +
+      `scan ÷ f32 read ${f(split.scanOverRead, 3)}× (the dot product's part), ` +
+      `exact ÷ scan ${f(split.exactOverScan, 3)}× (ours)`);
   }
 
   // Trade-off curves.
@@ -539,6 +552,28 @@ function runSize(s3vec, size, o) {
   col.free();
   return { size, modes, naive, exactMs, pairedFloor, bestBw, curves, recall: {
     int8: recallAt(K, truth, modes.int8.ids), binary: recallAt(K, truth, modes.binary.ids) } };
+}
+
+/**
+ * Exact searches, plain reads of the f32 store and minimal scans of it, one of each in turn
+ * (the order rotating), `count` times: the medians of the per-triple ratios.
+ */
+function pairedSplit(col, query, k, read, scan, count) {
+  const runs = [(i) => col.search(query(i), { k, mode: "exact" }), () => read.read(), () => scan.read()];
+  const ratios = { scanOverRead: [], exactOverScan: [] };
+  for (let i = 0; i < count; i++) {
+    const ms = [0, 0, 0];
+    for (let j = 0; j < 3; j++) {
+      const which = (i + j) % 3;
+      const t = performance.now();
+      runs[which](i);
+      ms[which] = performance.now() - t;
+    }
+    ratios.scanOverRead.push(ms[2] / ms[1]);
+    ratios.exactOverScan.push(ms[0] / ms[2]);
+  }
+  const median = (a) => quantile([...a].sort((x, y) => x - y), 0.5);
+  return { triples: count, scanOverRead: median(ratios.scanOverRead), exactOverScan: median(ratios.exactOverScan) };
 }
 
 /** Milliseconds to read a size's f32 vectors (N·D·4 bytes) once at `gbps`. */
