@@ -10,9 +10,9 @@
 // recall/latency trade-off curves over oversample, and a naive JavaScript loop over the same data;
 // a plain wasm read of the same bytes and a minimal wasm dot-product scan of the f32 rows
 // (bench/plain-read.mjs: references for exact, which say how much of its time is V8's, how
-// much the dot product's and how much ours), then the machine's single-thread read bandwidth (bench/membw.c, also once per round), the .wasm
-// size and a SIMD check,
-// and PASS/FAIL lines for the project's targets.
+// much the dot product's and how much ours), then the machine's single-thread read bandwidth
+// (bench/membw.c, also once per round), the .wasm size and a SIMD check, and PASS/FAIL lines
+// for the project's targets.
 //
 // Data: `--centres` random gaussian centres (unit length); a document is centre + gaussian noise
 // of norm ≈ `--noise`, normalised; a query is a held-out document from the same distribution,
