@@ -88,42 +88,33 @@ function wasmModule() {
  */
 export function plainReader(bytes) {
   const len = Math.ceil(bytes / 64) * 64;
-  let exports = new WebAssembly.Instance(wasmModule()).exports;
-  exports.mem.grow(Math.ceil(len / 65536));
-  new Float32Array(exports.mem.buffer, 0, len / 4).fill(1 / 1024);
-  let sink = 0;
-  return {
-    bytes: len,
-    read() {
-      sink += exports.sum(0, len);
-    },
-    free() {
-      exports = null;
-      return sink;
-    },
-  };
+  return reader(len, len, (exports) => exports.sum(0, len));
 }
 
 /**
  * A minimal dot-product scan over `rows` rows of `rowFloats` floats (a multiple of 16, as the
- * collection pads them), in its own memory after a 64-byte-aligned query. The data is the
- * same for every scan; what is measured is the loop, whose time does not depend on the values.
- * `read()` scans every row once; `free()` drops the memory.
+ * collection pads them), in its own memory after a 64-byte-aligned query, all filled like the
+ * plain reader's: the loop's time does not depend on the values. `read()` scans every row
+ * once; `free()` drops the memory.
  */
 export function scanReader(rows, rowFloats) {
   if (rowFloats % 16 !== 0) throw new Error(`scanReader: row length ${rowFloats} is not a multiple of 16`);
   const rowBytes = rowFloats * 4;
   const start = Math.ceil(rowBytes / 64) * 64; // the query, then the rows
   const end = start + rows * rowBytes;
+  return reader(rows * rowBytes, end, (exports) => exports.scan(start, end, rowBytes));
+}
+
+/** An instance of the module over `memBytes` of filled memory, `run` being one pass. */
+function reader(bytes, memBytes, run) {
   let exports = new WebAssembly.Instance(wasmModule()).exports;
-  exports.mem.grow(Math.ceil(end / 65536));
-  const mem = new Float32Array(exports.mem.buffer, 0, end / 4);
-  for (let i = 0; i < mem.length; i++) mem[i] = ((i * 2654435761) % 2001) / 1000 - 1;
+  exports.mem.grow(Math.ceil(memBytes / 65536));
+  new Float32Array(exports.mem.buffer, 0, memBytes / 4).fill(1 / 1024);
   let sink = 0;
   return {
-    bytes: rows * rowBytes,
+    bytes,
     read() {
-      sink += exports.scan(start, end, rowBytes);
+      sink += run(exports);
     },
     free() {
       exports = null;
