@@ -31,7 +31,7 @@ mod write;
 pub use config::{ClientConfig, CredentialSource, Endpoints};
 pub use docs::{Doc, build_shard, embed_options};
 pub use error::ClientError;
-pub use pca::Pca2;
+pub use pca::{Pca2, pca2};
 pub use route::BedrockRoute;
 pub use sync::{LoadKind, LoadReport};
 pub use write::{AddReport, RemoveReport};
