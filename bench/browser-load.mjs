@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 // A collection in the browser: headless Chromium loads it from the local S3 server through the
 // npm package (pkg/web), then searches it. Prints, per run, the seconds from `Client.connect`
-// to a searchable collection and the MB/s of shard bytes, then median and p95 ms per top-10
-// search in each mode. The same collection's native load (`Store::load`) and plain `curl`
-// downloads are printed first, by examples/load_bench, which also writes the collection.
+// to a searchable collection and the MB/s of shard bytes, the median and p95 ms per top-10
+// search in each mode, and the ms of one `client.pca2()` (the demo page's map). The same
+// collection's native load (`Store::load`) and plain `curl` downloads are printed first, by
+// examples/load_bench, which also writes the collection.
 //
 //   scripts/build-pkg.sh
 //   cargo build --release -p s3vec-dev --example load_bench
@@ -90,7 +91,13 @@ async function inPage({ stack, prefix, dims, queries, concurrency }) {
     times.sort((a, b) => a - b);
     modes[mode] = { median: times[times.length >> 1], p95: times[Math.floor(times.length * 0.95)] };
   }
-  const out = { loadMs, documents: report.documents, bytes: report.downloadedBytes, modes, isolated: crossOriginIsolated };
+  const tMap = performance.now();
+  const map = client.pca2();
+  const mapMs = performance.now() - tMap;
+  const out = {
+    loadMs, documents: report.documents, bytes: report.downloadedBytes, modes, mapMs,
+    mapPoints: map.points.length / 2, isolated: crossOriginIsolated,
+  };
   client.close();
   return out;
 }
@@ -129,7 +136,8 @@ async function main() {
         `run ${run}${r.isolated ? "" : " (not cross-origin isolated: 100 µs timer steps)"}: connect + load ${f(r.loadMs / 1000)} s for ${r.documents} documents, ` +
           `${f(r.bytes / 1e6, 1)} MB of shards (${f(r.bytes / 1e6 / (r.loadMs / 1000), 0)} MB/s); ` +
           `search median / p95 ms: ` +
-          Object.entries(r.modes).map(([m, t]) => `${m} ${f(t.median)} / ${f(t.p95)}`).join(", "),
+          Object.entries(r.modes).map(([m, t]) => `${m} ${f(t.median)} / ${f(t.p95)}`).join(", ") +
+          `; pca2 (the map) ${f(r.mapMs, 0)} ms for ${r.mapPoints} points`,
       );
       await context.close();
     }
