@@ -74,6 +74,7 @@ cli:
 bench: setup pkg-node
 	node --max-old-space-size=8192 bench/rank.mjs
 	cargo bench --bench rank
+	cargo bench --bench pca
 
 # Each decoder under libFuzzer for FUZZ_SECONDS (stable Rust: no sanitizer; see fuzz/README.md).
 FUZZ_SECONDS ?= 60
