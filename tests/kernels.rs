@@ -6,7 +6,7 @@ use common::{DIMS, Rng};
 use s3vec::rank::quantize::{binary_len, pack_binary, quantize_i8};
 use s3vec::rank::select::{Ties, smallest};
 use s3vec::rank::topk::Scored;
-use s3vec::rank::{TopK, binary, dot_f32, dot_i8, hamming_distance, scalar};
+use s3vec::rank::{TopK, add_scaled, binary, dot_f32, dot_i8, hamming_distance, scalar};
 use wasm_bindgen_test::wasm_bindgen_test;
 
 fn words(bytes: &[u8]) -> Vec<u64> {
@@ -29,6 +29,22 @@ fn dot_f32_matches_scalar_at_every_dimension() {
                 (got - want).abs() <= bound,
                 "dims {dims}: simd {got} vs scalar {want}"
             );
+        }
+    }
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn add_scaled_matches_scalar_exactly() {
+    let mut rng = Rng::new(11);
+    for dims in DIMS {
+        for a in [0.0, 1.0, -0.37, 1e-30, f32::MAX] {
+            let x = rng.vec_f32(dims);
+            let start = rng.vec_f32(dims);
+            let (mut got, mut want) = (start.clone(), start);
+            add_scaled(&mut got, a, &x);
+            scalar::add_scaled(&mut want, a, &x);
+            let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&got), bits(&want), "dims {dims}, a {a}");
         }
     }
 }
@@ -401,6 +417,14 @@ mod properties {
         fn dot_f32_agrees((a, b) in dims().prop_flat_map(|d| (prop::collection::vec(-1.0f32..1.0, d), prop::collection::vec(-1.0f32..1.0, d)))) {
             let bound = 1e-5 * a.iter().zip(&b).map(|(x, y)| (x * y).abs()).sum::<f32>() + 1e-6;
             prop_assert!((dot_f32(&a, &b) - scalar::dot_f32(&a, &b)).abs() <= bound);
+        }
+
+        #[test]
+        fn add_scaled_agrees((acc, x) in dims().prop_flat_map(|d| (prop::collection::vec(-1.0f32..1.0, d), prop::collection::vec(-1.0f32..1.0, d))), a in -4.0f32..4.0) {
+            let (mut got, mut want) = (acc.clone(), acc);
+            add_scaled(&mut got, a, &x);
+            scalar::add_scaled(&mut want, a, &x);
+            prop_assert_eq!(got, want);
         }
 
         #[test]

@@ -10,6 +10,7 @@
 //! Each kernel has a scalar reference in [`scalar`] that the SIMD version is tested against.
 //! Nothing in this module does IO, reads the clock or knows about JavaScript.
 
+pub mod add_scaled;
 pub mod binary;
 pub mod dot_f32;
 pub mod dot_i8;
@@ -18,6 +19,7 @@ pub mod scalar;
 pub mod select;
 pub mod topk;
 
+pub use add_scaled::add_scaled;
 pub use binary::hamming_distance;
 pub use dot_f32::dot_f32;
 pub use dot_i8::dot_i8;

@@ -1,5 +1,13 @@
 //! Scalar references. Deliberately plain: every SIMD kernel is property-tested against these.
 
+/// `acc += a · x`, element by element (a multiply, then an add, each rounded).
+pub fn add_scaled(acc: &mut [f32], a: f32, x: &[f32]) {
+    assert_eq!(acc.len(), x.len(), "add_scaled: lengths differ");
+    for (s, &v) in acc.iter_mut().zip(x) {
+        *s += a * v;
+    }
+}
+
 /// Dot product of two equally long `f32` slices, summed in `f64` so the reference is more
 /// accurate than any kernel it checks.
 pub fn dot_f32(a: &[f32], b: &[f32]) -> f32 {
