@@ -351,9 +351,15 @@ impl Collection {
         removed
     }
 
-    /// The ids of the documents that can be found, in no particular order.
+    /// The ids of the documents that can be found, in the order they were added: the store's
+    /// row order, so a pass over their vectors reads memory front to back (in hash order the
+    /// 100k × 1024 map took 5 to 10 % longer in node).
     pub fn ids(&self) -> impl Iterator<Item = &str> {
-        self.by_id.keys().map(String::as_str)
+        self.docs
+            .iter()
+            .zip(&self.live)
+            .filter(|&(_, &live)| live)
+            .map(|(doc, _)| doc.id.as_str())
     }
 
     pub fn contains(&self, id: &str) -> bool {

@@ -284,7 +284,7 @@ impl Client {
         Ok(lock(&self.state).collection.get(id).map(SearchHit::from))
     }
 
-    /// The ids of the documents in memory.
+    /// The ids of the documents in memory, in the order they were loaded.
     pub fn ids(&self) -> Result<Vec<String>, ClientError> {
         self.check_open()?;
         Ok(lock(&self.state)

@@ -285,7 +285,7 @@ impl Client {
         }
     }
 
-    /// The ids of the documents in memory.
+    /// The ids of the documents in memory, in the order they were loaded.
     pub fn ids(&self) -> JsResult<Vec<String>> {
         self.inner.ids().map_err(|e| client_error(&e))
     }
