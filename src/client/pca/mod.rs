@@ -24,7 +24,7 @@ mod eigen;
 #[cfg(test)]
 mod tests;
 
-use crate::rank::dot_f32;
+use crate::rank::{add_scaled, dot_f32};
 use eigen::symmetric_eigen;
 
 /// The map: `points` are `x0, y0, x1, y1, …` in the order of the rows given.
@@ -105,7 +105,7 @@ fn moments(rows: &[&[f32]], dims: usize) -> (Vec<f32>, f64) {
     for chunk in rows.chunks(CARRY_EVERY) {
         partial.fill(0.0);
         for r in chunk {
-            partial.iter_mut().zip(r.iter()).for_each(|(s, &x)| *s += x);
+            add_scaled(&mut partial, 1.0, r);
             sum_sq += f64::from(dot_f32(r, r));
         }
         sum.iter_mut()
@@ -191,7 +191,7 @@ fn leading_ritz_vectors(basis: &[Vec<f32>], images: &[Vec<f32>]) -> (Vec<Vec<f32
             let mut axis = vec![0.0f32; dims];
             for (j, v) in basis.iter().enumerate() {
                 let c = vectors[j * m + col] as f32;
-                axis.iter_mut().zip(v).for_each(|(s, &x)| *s += c * x);
+                add_scaled(&mut axis, c, v);
             }
             axis
         })
@@ -224,15 +224,12 @@ fn covariance_times(rows: &[&[f32]], mean: &[f32], block: &[Vec<f32>]) -> Vec<Ve
         for (j, v) in block.iter().enumerate() {
             let a = dot_f32(r, v) - shift[j];
             weights[j] += f64::from(a);
-            next[j]
-                .iter_mut()
-                .zip(r.iter())
-                .for_each(|(s, &x)| *s += a * x);
+            add_scaled(&mut next[j], a, r);
         }
     }
     for (w, n) in weights.iter().zip(&mut next) {
         let w = *w as f32;
-        n.iter_mut().zip(mean).for_each(|(s, &m)| *s -= w * m);
+        add_scaled(n, -w, mean);
     }
     next
 }
@@ -247,7 +244,7 @@ fn orthonormal_block(mut block: Vec<Vec<f32>>, basis: &[Vec<f32>]) -> Vec<Vec<f3
         for _ in 0..2 {
             for u in basis.iter().chain(&done) {
                 let p = dot_f32(&v, u);
-                v.iter_mut().zip(u).for_each(|(x, &y)| *x -= p * y);
+                add_scaled(&mut v, -p, u);
             }
         }
         let norm = dot_f32(&v, &v).sqrt();
