@@ -2,8 +2,8 @@
 //!
 //! The collection map (`client::pca`) spends its time here and in [`dot_f32`](super::dot_f32).
 //! The release profile is opt-level "s", at which rustc leaves LLVM's loop vectoriser off, so
-//! the plain loop stays scalar in the shipped wasm: the 100k × 1024 map took 491 to 523 ms in
-//! node with plain loops, 251 to 285 ms with this kernel (153 ms natively; docs/BENCHMARKS.md).
+//! the plain loop stays scalar in the shipped wasm: the 100k × 1024 map took 415 to 543 ms in
+//! node with plain loops, 199 to 323 ms with this kernel (162 ms natively; docs/BENCHMARKS.md).
 //! Multiply, then add, as the scalar reference does (no fused multiply-add): every lane rounds
 //! exactly as [`scalar::add_scaled`](super::scalar::add_scaled).
 
