@@ -202,17 +202,21 @@ fn leading_ritz_vectors(basis: &[Vec<f32>], images: &[Vec<f32>]) -> (Vec<Vec<f32
 
 /// A fixed, spread-out starting block (not aligned with any coordinate axis).
 fn start(dims: usize) -> Vec<Vec<f32>> {
-    let mut state = 0x9e37_79b9_7f4a_7c15u64;
-    let mut next = || {
+    let mut next = uniform(0x9e37_79b9_7f4a_7c15);
+    (0..BLOCK)
+        .map(|_| (0..dims).map(|_| next()).collect())
+        .collect()
+}
+
+/// A deterministic stream of numbers in [-0.5, 0.5) (xorshift64; `seed` must not be zero).
+fn uniform(seed: u64) -> impl FnMut() -> f32 {
+    let mut state = seed;
+    move || {
         state ^= state << 13;
         state ^= state >> 7;
         state ^= state << 17;
         (state >> 40) as f32 / (1u64 << 24) as f32 - 0.5
-    };
-    let block: Vec<Vec<f32>> = (0..BLOCK)
-        .map(|_| (0..dims).map(|_| next()).collect())
-        .collect();
-    block
+    }
 }
 
 /// `Xcᵀ·Xc·v` for each vector of `block`: one pass over the rows.

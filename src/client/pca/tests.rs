@@ -74,13 +74,7 @@ fn a_flat_spectrum_still_gives_two_orthonormal_axes() {
 
 /// `n` rows of `DIMS` dims with the given spread along each axis of a rotated basis.
 fn rotated_rows<const DIMS: usize>(n: usize, spread: [f32; DIMS]) -> Vec<Vec<f32>> {
-    let mut state = 0x2545_f491_4f6c_dd1du64;
-    let mut uniform = move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        (state >> 40) as f32 / (1u64 << 24) as f32 - 0.5
-    };
+    let mut uniform = uniform(0x2545_f491_4f6c_dd1d);
     let basis: Vec<Vec<f32>> = (0..DIMS)
         .map(|_| (0..DIMS).map(|_| uniform()).collect())
         .collect();
