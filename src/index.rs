@@ -684,16 +684,19 @@ impl Collection {
     /// The unit-length `f32` view of a binary document (±1/√dims per component), for callers
     /// that need a float vector from a binary collection.
     pub fn unpacked_binary(&self, id: &str) -> Option<Vec<f32>> {
-        let row = *self.by_id.get(id)? as usize;
-        let words = &self.bits.as_slice::<u64>()[row * self.words..][..self.words];
-        let bytes: Vec<u8> = words
-            .iter()
-            .flat_map(|w| w.to_le_bytes())
-            .take(self.dims.div_ceil(8))
-            .collect();
         let mut v = vec![0.0; self.dims];
-        unpack_binary(&bytes, self.dims, &mut v);
-        Some(v)
+        self.unpack_binary_into(id, &mut v).then_some(v)
+    }
+
+    /// [`Self::unpacked_binary`] written into `out` (`dims` long), for passes over many
+    /// documents; `false` when there is no document `id`.
+    pub fn unpack_binary_into(&self, id: &str, out: &mut [f32]) -> bool {
+        let Some(&row) = self.by_id.get(id) else {
+            return false;
+        };
+        let words = &self.bits.as_slice::<u64>()[row as usize * self.words..][..self.words];
+        unpack_binary(words, &mut out[..self.dims]);
+        true
     }
 }
 

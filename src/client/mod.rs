@@ -303,9 +303,7 @@ impl Client {
         let dims = c.dims().ok_or(ClientError::NotLoaded)?;
         let ids: Vec<String> = c.ids().map(str::to_string).collect();
         let map = if c.dtype() == Some(Dtype::Binary) {
-            let rows: Vec<Vec<f32>> = ids.iter().filter_map(|id| c.unpacked_binary(id)).collect();
-            let refs: Vec<&[f32]> = rows.iter().map(Vec::as_slice).collect();
-            pca::pca2(&refs, dims)
+            pca::pca2_of_rows(&pca::BinaryRows::new(c, &ids), dims)
         } else {
             let rows: Vec<&[f32]> = ids.iter().filter_map(|id| c.vector(id)).collect();
             pca::pca2(&rows, dims)

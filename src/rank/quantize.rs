@@ -96,13 +96,19 @@ pub fn pack_bits<T: Copy + PartialEq + Default>(bits: &[T], out: &mut [u8]) {
     }
 }
 
-/// The ±1 vector a packed bit vector stands for, scaled to unit length.
-pub fn unpack_binary(bytes: &[u8], dims: usize, v: &mut [f32]) {
-    debug_assert_eq!(v.len(), dims);
-    let unit = 1.0 / (dims as f32).sqrt();
-    for (i, x) in v.iter_mut().enumerate() {
-        let set = bytes[i / 8] & (0x80 >> (i % 8)) != 0;
-        *x = if set { unit } else { -unit };
+/// The ±1 vector a packed bit vector stands for, scaled to unit length: `v.len()` components
+/// from `words`, the packed bytes as the collection stores them (little-endian `u64`s,
+/// [`bytes_to_words`](super::binary::bytes_to_words)). Writes into `v`, so a pass over many
+/// rows allocates nothing.
+pub fn unpack_binary(words: &[u64], v: &mut [f32]) {
+    debug_assert!(words.len() * 64 >= v.len());
+    let unit = 1.0 / (v.len() as f32).sqrt();
+    for (chunk, word) in v.chunks_mut(64).zip(words) {
+        let bytes = word.to_le_bytes();
+        for (i, x) in chunk.iter_mut().enumerate() {
+            let set = bytes[i / 8] & (0x80 >> (i % 8)) != 0;
+            *x = if set { unit } else { -unit };
+        }
     }
 }
 

@@ -24,6 +24,7 @@ mod eigen;
 #[cfg(test)]
 mod tests;
 
+use crate::index::Collection;
 use crate::rank::{add_scaled, dot_f32};
 use eigen::symmetric_eigen;
 
@@ -50,15 +51,68 @@ pub const FIT_VALUES: usize = 1 << 21;
 /// The plane has settled when each new axis lies within this `sin²` of the previous plane.
 const SETTLED: f64 = 1e-4;
 
+/// The rows a map is made of, read one at a time, so that rows not stored as `f32` (a binary
+/// collection's ±1 vectors) are never all unpacked at once: a million 1024-bit rows are 128 MB
+/// as bits and would be 4 GB as floats.
+pub trait Rows {
+    /// How many rows there are.
+    fn count(&self) -> usize;
+    /// Row `i` (`i < count()`), borrowed from storage or written into `scratch` (`dims` long).
+    fn row<'a>(&'a self, i: usize, scratch: &'a mut [f32]) -> &'a [f32];
+}
+
+impl Rows for [&[f32]] {
+    fn count(&self) -> usize {
+        self.len()
+    }
+    fn row<'a>(&'a self, i: usize, _scratch: &'a mut [f32]) -> &'a [f32] {
+        self[i]
+    }
+}
+
+/// A binary collection's documents as their ±1 vectors, unpacked one at a time.
+pub struct BinaryRows<'a> {
+    collection: &'a Collection,
+    ids: &'a [String],
+}
+
+impl<'a> BinaryRows<'a> {
+    /// The documents `ids` (each in `collection`) in that order.
+    pub fn new(collection: &'a Collection, ids: &'a [String]) -> Self {
+        Self { collection, ids }
+    }
+}
+
+impl Rows for BinaryRows<'_> {
+    fn count(&self) -> usize {
+        self.ids.len()
+    }
+    fn row<'a>(&'a self, i: usize, scratch: &'a mut [f32]) -> &'a [f32] {
+        // An id that is not there (never, for ids taken from the collection) maps as zeros.
+        if !self.collection.unpack_binary_into(&self.ids[i], scratch) {
+            scratch.fill(0.0);
+        }
+        scratch
+    }
+}
+
 /// The first two principal components of `rows` (each `dims` long).
 pub fn pca2(rows: &[&[f32]], dims: usize) -> Pca2 {
+    pca2_of_rows(rows, dims)
+}
+
+/// [`pca2`] of rows read one at a time.
+pub fn pca2_of_rows<R: Rows + ?Sized>(rows: &R, dims: usize) -> Pca2 {
     pca2_fitted_on(rows, dims, FIT_VALUES / dims.max(1))
 }
 
 /// [`pca2`] with the axes fitted on at most `fit_rows` rows.
-fn pca2_fitted_on(rows: &[&[f32]], dims: usize, fit_rows: usize) -> Pca2 {
-    let (mean, total) = moments(rows, dims);
-    let fit = spread(rows, fit_rows.max(BLOCK));
+fn pca2_fitted_on<R: Rows + ?Sized>(rows: &R, dims: usize, fit_rows: usize) -> Pca2 {
+    let n = rows.count();
+    let mut scratch = vec![0.0f32; dims];
+    let (mean, total) = moments(rows, &mut scratch);
+    let fit = spread(rows, fit_rows.max(BLOCK), &mut scratch);
+    let fit: Vec<&[f32]> = fit.chunks_exact(dims.max(1)).collect();
     let mut axes = fit_axes(&fit, &mean);
     for axis in &mut axes {
         let biggest = axis
@@ -71,17 +125,18 @@ fn pca2_fitted_on(rows: &[&[f32]], dims: usize, fit_rows: usize) -> Pca2 {
     }
     let offsets = [dot_f32(&mean, &axes[0]), dot_f32(&mean, &axes[1])];
     let mut variance = [0.0f64; 2];
-    let mut points = Vec::with_capacity(2 * rows.len());
-    for r in rows {
-        for i in 0..2 {
-            let p = dot_f32(r, &axes[i]) - offsets[i];
-            variance[i] += f64::from(p) * f64::from(p);
+    let mut points = Vec::with_capacity(2 * n);
+    for i in 0..n {
+        let r = rows.row(i, &mut scratch);
+        for k in 0..2 {
+            let p = dot_f32(r, &axes[k]) - offsets[k];
+            variance[k] += f64::from(p) * f64::from(p);
             points.push(p);
         }
     }
     let share = |v: f64| {
         if total > 0.0 {
-            (v / rows.len() as f64 / total).min(1.0) as f32
+            (v / n as f64 / total).min(1.0) as f32
         } else {
             0.0
         }
@@ -95,16 +150,19 @@ fn pca2_fitted_on(rows: &[&[f32]], dims: usize, fit_rows: usize) -> Pca2 {
 }
 
 /// The mean row, and the total variance (the covariance's trace).
-fn moments(rows: &[&[f32]], dims: usize) -> (Vec<f32>, f64) {
+fn moments<R: Rows + ?Sized>(rows: &R, scratch: &mut [f32]) -> (Vec<f32>, f64) {
     // Sums of a few hundred rows in f32 (vectorised), carried into f64 between them: as
     // accurate for a mean as summing in f64 throughout, at several times the speed.
     const CARRY_EVERY: usize = 256;
+    let n = rows.count();
+    let dims = scratch.len();
     let mut sum = vec![0.0f64; dims];
     let mut partial = vec![0.0f32; dims];
     let mut sum_sq = 0.0f64;
-    for chunk in rows.chunks(CARRY_EVERY) {
+    for start in (0..n).step_by(CARRY_EVERY) {
         partial.fill(0.0);
-        for r in chunk {
+        for i in start..n.min(start + CARRY_EVERY) {
+            let r = rows.row(i, scratch);
             add_scaled(&mut partial, 1.0, r);
             sum_sq += f64::from(dot_f32(r, r));
         }
@@ -112,23 +170,24 @@ fn moments(rows: &[&[f32]], dims: usize) -> (Vec<f32>, f64) {
             .zip(&partial)
             .for_each(|(s, &p)| *s += f64::from(p));
     }
-    let inv = if rows.is_empty() {
-        0.0
-    } else {
-        1.0 / rows.len() as f64
-    };
+    let inv = if n == 0 { 0.0 } else { 1.0 / n as f64 };
     let mean: Vec<f32> = sum.iter().map(|s| (s * inv) as f32).collect();
     let mean_sq: f64 = mean.iter().map(|&m| f64::from(m) * f64::from(m)).sum();
     (mean, (sum_sq * inv - mean_sq).max(0.0))
 }
 
-/// At most `most` of `rows`, evenly spread, in order.
-fn spread<'a>(rows: &[&'a [f32]], most: usize) -> Vec<&'a [f32]> {
-    let n = rows.len();
-    if n <= most {
-        return rows.to_vec();
+/// At most `most` of `rows`, evenly spread and in order, copied one after another: the fit
+/// passes over them many times.
+fn spread<R: Rows + ?Sized>(rows: &R, most: usize, scratch: &mut [f32]) -> Vec<f32> {
+    let n = rows.count();
+    let picks = n.min(most);
+    let mut out = Vec::with_capacity(picks * scratch.len());
+    for k in 0..picks {
+        // Every row when there are no more than `most`; else `most` of them, evenly apart.
+        let i = if n <= most { k } else { k * n / most };
+        out.extend_from_slice(rows.row(i, scratch));
     }
-    (0..most).map(|i| rows[i * n / most]).collect()
+    out
 }
 
 /// The two leading principal axes of `rows` centred on `mean`, strongest first.

@@ -165,8 +165,8 @@ fn finds_the_true_plane_when_the_leading_eigenvalues_are_close() {
 fn fits_on_a_spread_sample_and_places_every_row() {
     let rows = rotated_rows(3000, [9.0, 4.0, 1.0, 0.5, 0.2, 0.1]);
     let refs: Vec<&[f32]> = rows.iter().map(Vec::as_slice).collect();
-    let sampled = pca2_fitted_on(&refs, 6, 300);
-    let whole = pca2_fitted_on(&refs, 6, usize::MAX);
+    let sampled = pca2_fitted_on(&refs[..], 6, 300);
+    let whole = pca2_fitted_on(&refs[..], 6, usize::MAX);
     assert_eq!(sampled.points.len(), 6000);
     let (plane, _, _) = exact_leading_two::<6>(&rows);
     assert!(off_plane(&whole, &plane) < 1e-4);
@@ -196,5 +196,58 @@ fn fits_on_a_spread_sample_and_places_every_row() {
         (sampled.points[5998] - x).abs() < 1e-3,
         "{} vs {x}",
         sampled.points[5998]
+    );
+}
+
+#[test]
+fn binary_rows_unpacked_one_at_a_time_give_the_map_of_the_unpacked_vectors() {
+    use crate::format::{Document, Shard, ShardVectors, decode_shard, encode_shard};
+    // 70 dims: a partial last word; sign bits from rows with a clear main direction.
+    let dims: usize = 70;
+    let rows = rotated_rows(
+        500,
+        std::array::from_fn::<f32, 70, _>(|i| 1.0 / (1.0 + i as f32)),
+    );
+    let mut bits = Vec::new();
+    for r in &rows {
+        let mut packed = vec![0u8; dims.div_ceil(8)];
+        // rotated_rows centres its rows on 0.5 in every dim; the signs need them at 0.
+        let centred: Vec<f32> = r.iter().map(|x| x - 0.5).collect();
+        crate::rank::quantize::pack_binary(&centred, &mut packed);
+        bits.extend(packed);
+    }
+    let docs = (0..rows.len())
+        .map(|i| Document {
+            id: format!("d{i}"),
+            ..Document::default()
+        })
+        .collect();
+    let shard = Shard {
+        dims: dims as u32,
+        vectors: ShardVectors::Binary(bits),
+        docs,
+    };
+    let bytes = encode_shard(&shard).expect("a valid shard");
+    let mut collection = Collection::new();
+    collection
+        .add_shard(&decode_shard(&bytes).expect("decodes"))
+        .expect("adds");
+    let ids: Vec<String> = collection.ids().map(str::to_string).collect();
+
+    let one_at_a_time = pca2_of_rows(&BinaryRows::new(&collection, &ids), dims);
+    let unpacked: Vec<Vec<f32>> = ids
+        .iter()
+        .map(|id| collection.unpacked_binary(id).expect("present"))
+        .collect();
+    let refs: Vec<&[f32]> = unpacked.iter().map(Vec::as_slice).collect();
+    assert_eq!(one_at_a_time, pca2(&refs, dims));
+    assert!(
+        unpacked.iter().all(|v| (dot_f32(v, v) - 1.0).abs() < 1e-5),
+        "unit ±1 vectors"
+    );
+    assert!(
+        one_at_a_time.explained[0] > 0.1,
+        "{:?}",
+        one_at_a_time.explained
     );
 }
