@@ -134,6 +134,13 @@ fn pca2_fitted_on<R: Rows + ?Sized>(rows: &R, dims: usize, fit_rows: usize) -> P
             points.push(p);
         }
     }
+    if variance[1] > variance[0] {
+        // Fitted on a sample, the axes come in the sample's order; over every row the second
+        // can spread more (when the two are close). The first axis is the one that does.
+        axes.swap(0, 1);
+        variance.swap(0, 1);
+        points.chunks_exact_mut(2).for_each(|xy| xy.swap(0, 1));
+    }
     let share = |v: f64| {
         if total > 0.0 {
             (v / n as f64 / total).min(1.0) as f32

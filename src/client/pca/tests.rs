@@ -70,6 +70,23 @@ fn a_flat_spectrum_still_gives_two_orthonormal_axes() {
     );
     assert!(p.explained[0] < 0.1, "{:?}", p.explained);
     assert_eq!(pca2(&refs, 64), p, "deterministic");
+    // Fitted on 50 of the rows, the sample's first axis spreads all the rows less than its
+    // second here; the map puts the axis that spreads them most first.
+    let sampled = pca2_fitted_on(&refs[..], 64, 50);
+    assert!(
+        sampled.explained[0] >= sampled.explained[1],
+        "{:?}",
+        sampled.explained
+    );
+    let mut scratch = vec![0.0; 64];
+    let sample = spread(&refs[..], 50, &mut scratch);
+    let sample: Vec<&[f32]> = sample.chunks_exact(64).collect();
+    let own = fit_axes(&sample, &sampled.mean);
+    let cos = dot_f32(&own[0], &sampled.components[64..]).abs();
+    assert!(
+        (cos - 1.0).abs() < 1e-4,
+        "the sample's first axis is the map's second: {cos}"
+    );
 }
 
 /// `n` rows of `DIMS` dims with the given spread along each axis of a rotated basis.
