@@ -3,7 +3,7 @@
 //!
 //! Block Krylov iteration with Rayleigh-Ritz, never forming the `dims × dims` covariance `C`:
 //! each round is one pass over the rows that multiplies a block of [`BLOCK`] vectors by `C`
-//! (`Xcᵀ·Xc·V`, with the centring folded in so the rows are not copied), and the axes are the
+//! (`Xcᵀ·Xc·V`, with the centring folded in so no centred copy is made), and the axes are the
 //! leading Ritz vectors of everything multiplied so far. It stops when their plane turns by less
 //! than about 0.6° in a round (a map needs no more), or after [`MAX_ROUNDS`].
 //!
@@ -15,7 +15,8 @@
 //! The axes are fitted on at most [`FIT_VALUES`] values' worth of rows, spread evenly over the
 //! collection (every row up to 8,192 rows of 256 dims, or 2,048 of 1,024), so a large
 //! collection costs a bounded fit plus two passes: pages compute the map on their main thread.
-//! The mean, every row's place and the explained variance use every row.
+//! The mean, every row's place and the explained variance use every row, and the axis that
+//! spreads all of them most comes first. Rows are read one at a time ([`Rows`]).
 //!
 //! Deterministic: a fixed starting block, and each axis's largest entry made positive, so the
 //! same collection gets the same map on every load.
