@@ -291,7 +291,7 @@ impl Client {
     }
 
     /// Every document in memory on the plane of its first two principal components
-    /// (computed here, in wasm; the cost is in `client/pca.rs`).
+    /// (computed here, in wasm; the cost is in `client/pca/`).
     #[wasm_bindgen(unchecked_return_type = "Pca2")]
     pub fn pca2(&self) -> JsResult<JsValue> {
         let (ids, map) = self.inner.pca2().map_err(|e| client_error(&e))?;

@@ -26,6 +26,7 @@ mod eigen;
 mod tests;
 
 use crate::index::Collection;
+use crate::rank::quantize::{l2_norm, normalize};
 use crate::rank::{add_scaled, dot_f32};
 use eigen::symmetric_eigen;
 
@@ -311,16 +312,15 @@ fn covariance_times(rows: &[&[f32]], mean: &[f32], block: &[Vec<f32>]) -> Vec<Ve
 fn orthonormal_block(mut block: Vec<Vec<f32>>, basis: &[Vec<f32>]) -> Vec<Vec<f32>> {
     let mut done: Vec<Vec<f32>> = Vec::with_capacity(block.len());
     for mut v in block.drain(..) {
-        let before = dot_f32(&v, &v).sqrt();
+        let before = l2_norm(&v);
         for _ in 0..2 {
             for u in basis.iter().chain(&done) {
                 let p = dot_f32(&v, u);
                 add_scaled(&mut v, -p, u);
             }
         }
-        let norm = dot_f32(&v, &v).sqrt();
+        let norm = normalize(&mut v);
         if norm > 1e-5 * before && norm.is_finite() {
-            v.iter_mut().for_each(|x| *x /= norm);
             done.push(v);
         }
     }
